@@ -1,0 +1,33 @@
+# One entry point for people and CI. `.ci/run` calls `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install lint typecheck spec-check unit test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,lint]"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+spec-check: install
+	@if [ -f ../shared/eaccounting-api/openapi-v2.json ]; then $(BIN)/python scripts/generate_from_spec.py --check; \
+	else echo "../shared not present: skipping the generated-files check"; fi
+
+unit: install
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+# Everything CI runs, from nothing to done.
+test: lint typecheck spec-check unit
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
