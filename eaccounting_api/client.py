@@ -1,0 +1,192 @@
+"""``EAccountingClient``: the one HTTP path to the eAccounting API for tap and target.
+
+Per request: rate limiter slot -> bearer token from the ``TokenManager`` -> send (pooled
+connection, timeout, User-Agent) -> on 401 refresh once and re-send; a second 401 with the fresh
+token means the grant is dead (``ReauthorizationRequired``) -> non-2xx mapped to a typed error by
+``errors.error_from_response`` -> all of it under ``retry.RetryPolicy``.
+
+Thread-safe: each thread gets its own ``requests.Session`` (sessions are not documented as
+thread-safe), all mounted on one shared ``HTTPAdapter`` whose pool is sized for the caller's
+concurrency, so connections are reused across threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from eaccounting_api.errors import (
+    EAccountingError,
+    ReauthorizationRequired,
+    error_from_response,
+)
+from eaccounting_api.ratelimit import RateLimiter
+from eaccounting_api.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
+DEFAULT_USER_AGENT = "eaccounting-singer/0.1"
+DEFAULT_TIMEOUT = 60.0
+
+
+class TokenProvider(Protocol):
+    def access_token(self) -> str: ...
+
+    def on_unauthorized(self, stale_token: str) -> str: ...
+
+
+class EAccountingClient:
+    def __init__(
+        self,
+        api_url: str,
+        tokens: TokenProvider,
+        *,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        user_agent: str = DEFAULT_USER_AGENT,
+        client_id: str | None = None,
+        pool_size: int = 10,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.tokens = tokens
+        self.limiter = limiter or RateLimiter()
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.user_agent = user_agent
+        self.client_id = client_id
+        self._adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
+        self._local = threading.local()
+        self._stats_lock = threading.Lock()
+        self.stats: Counter[str] = Counter()
+        self.retry.listeners.append(self._count_retry)
+
+    def __repr__(self) -> str:
+        return f"EAccountingClient({self.api_url!r}, client_id={self.client_id!r})"
+
+    @property
+    def session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.mount("https://", self._adapter)
+            session.mount("http://", self._adapter)
+            session.headers["User-Agent"] = self.user_agent
+            session.headers["Accept"] = "application/json"
+            self._local.session = session
+        return session
+
+    def close(self) -> None:
+        self._adapter.close()
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._stats_lock:
+            self.stats[key] += n
+
+    def _count_retry(self, exc: BaseException, wait: float, tries: int) -> None:
+        self._count("retries")
+        if isinstance(exc, EAccountingError) and exc.status == 429:
+            self._count("429")
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.api_url}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> requests.Response:
+        """Send one logical request (retried per the policy); return the 2xx response or raise."""
+        method = method.upper()
+        url = self.url(path)
+        key = self.limiter.key(method, path)
+
+        def send(token: str) -> requests.Response:
+            self.limiter.acquire(key)
+            self._count("requests")
+            started = time.perf_counter()
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                headers={**(headers or {}), "Authorization": f"Bearer {token}"},
+                timeout=timeout or self.timeout,
+            )
+            log.debug(
+                "%s %s -> %d in %.0f ms",
+                method,
+                path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            return response
+
+        def exchange() -> requests.Response:
+            token = self.tokens.access_token()
+            response = send(token)
+            if response.status_code == 401:
+                # The token may have been revoked or expired early: refresh once and re-send. A 401
+                # means the request was refused, so this is safe even for writes.
+                response.close()
+                response = send(self.tokens.on_unauthorized(token))
+                if response.status_code == 401:
+                    refused = error_from_response(response, client_id=self.client_id)
+                    raise ReauthorizationRequired(
+                        "the API refuses a freshly refreshed access token (401)",
+                        status=401,
+                        error_code=refused.error_code,
+                        error_id=refused.error_id,
+                        developer_message=refused.developer_message,
+                        method=method,
+                        path=refused.path,
+                        client_id=self.client_id,
+                    )
+            if response.status_code >= 400:
+                raise error_from_response(response, client_id=self.client_id)
+            return response
+
+        try:
+            return self.retry.call(
+                exchange, method=method, path=path, client_id=self.client_id, idempotent=idempotent
+            )
+        except EAccountingError as exc:
+            self._count(f"error_{exc.status or type(exc).__name__}")
+            raise
+
+    def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params).json()
+
+    def post_json(
+        self,
+        path: str,
+        json: Any,
+        *,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        response = self.request("POST", path, params=params, json=json, idempotent=idempotent)
+        return response.json() if response.content else None
+
+    def put_json(self, path: str, json: Any, *, params: Mapping[str, Any] | None = None) -> Any:
+        response = self.request("PUT", path, params=params, json=json)
+        return response.json() if response.content else None
+
+    def delete(self, path: str, *, params: Mapping[str, Any] | None = None) -> None:
+        self.request("DELETE", path, params=params)

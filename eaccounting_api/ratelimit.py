@@ -1,0 +1,84 @@
+"""Client-side rate limiter, so that a normal sync never meets a 429.
+
+Visma documents "600 requests per minute, per client and per endpoint/URL" (FACTS.md, Rate
+limit). Both the figure and what counts as "one endpoint" are UNVERIFIED, so they are the two
+constants below and constructor arguments:
+
+- ``DEFAULT_PER_MINUTE``: the budget per key and window.
+- ``DEFAULT_KEYING``: ``"template"`` counts ``/customers/{id}`` as one endpoint whatever the id
+  and ignores the method (the stricter reading: it can only be slower than needed, never 429);
+  ``"url"`` counts each concrete path separately; ``"global"`` puts everything in one bucket.
+
+The algorithm is a sliding-window log with reservations: each ``acquire`` takes a send time
+no earlier than the send time ``budget`` requests ago plus the window, then sleeps until it.
+So no window of ``window_seconds`` ever holds more than ``budget`` sends per key, whether the
+server counts in a sliding or a fixed window, and waiting callers are served in order
+without spinning. ``window_seconds`` carries a small margin over 60 s for network jitter.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Literal
+from urllib.parse import urlsplit
+
+from eaccounting_api.errors import spec_path
+
+DEFAULT_PER_MINUTE = 600
+DEFAULT_WINDOW_SECONDS = 60.5
+Keying = Literal["template", "url", "global"]
+DEFAULT_KEYING: Keying = "template"
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        per_minute: int = DEFAULT_PER_MINUTE,
+        *,
+        window_seconds: float = DEFAULT_WINDOW_SECONDS,
+        keying: Keying = DEFAULT_KEYING,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if per_minute < 1:
+            raise ValueError("per_minute must be at least 1")
+        self.per_minute = per_minute
+        self.window_seconds = window_seconds
+        self.keying = keying
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._sends: dict[str, deque[float]] = {}
+        self.total_wait = 0.0
+
+    def key(self, method: str, path: str) -> str:
+        """The bucket for a request (path relative to the API root or absolute; query ignored)."""
+        if self.keying == "global":
+            return "*"
+        bare = urlsplit(path).path
+        if self.keying == "url":
+            return f"{method.upper()} {bare}"
+        return spec_path(bare) or bare
+
+    def reserve(self, key: str) -> float:
+        """Book the next send slot for ``key``; return how long to wait for it (no sleeping)."""
+        with self._lock:
+            now = self._clock()
+            sends = self._sends.setdefault(key, deque())
+            while sends and sends[0] <= now - self.window_seconds:
+                sends.popleft()
+            at = now if len(sends) < self.per_minute else max(now, sends.popleft() + self.window_seconds)
+            sends.append(at)
+            wait = at - now
+            self.total_wait += wait
+            return wait
+
+    def acquire(self, key: str) -> float:
+        """Block until a send for ``key`` fits the budget; return the seconds waited."""
+        wait = self.reserve(key)
+        if wait > 0:
+            self._sleep(wait)
+        return wait

@@ -1,0 +1,250 @@
+"""The deterministic demo company: a small business with three fiscal years, the oldest locked.
+
+``generate_company(company_id, seed, scale, country)`` builds a :class:`~eaccounting_sandbox.store.Company`
+whose every object validates against its spec schema (``tests/sandbox/test_domain_demo.py`` checks).
+``scale`` multiplies the big resources (customer and supplier invoices, vouchers, bank transactions);
+1,000,000 customer invoices take well under a minute (``bench/sandbox_generate_bench.py``).
+
+Generation is deterministic for a given (company_id, seed, scale, country, today); ``today`` defaults to
+the current UTC date, because fiscal years and "no payments in the future" are relative to it.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import zlib
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from eaccounting_sandbox.demo_country import ACCOUNT_TYPES, CountryProfile, profile
+from eaccounting_sandbox.demo_schema import build
+from eaccounting_sandbox.demo_time import midnight_z, stamp
+from eaccounting_sandbox.store import Company, Record
+
+BASE_CUSTOMER_INVOICES = 500
+
+
+class Ids:
+    """Deterministic, uuid-shaped ids: one counter per kind, distinct per company and seed."""
+
+    def __init__(self, company_id: str, seed: int) -> None:
+        self._tenant = (zlib.crc32(company_id.encode()) ^ (seed * 2654435761)) & 0xFFFFFFFF
+        self._counters: dict[str, int] = {}
+
+    def prefix(self, kind: str) -> str:
+        return f"{self._tenant:08x}-{zlib.crc32(kind.encode()) & 0xFFFF:04x}-4"
+
+    def new(self, kind: str) -> str:
+        n = self._counters.get(kind, 0) + 1
+        self._counters[kind] = n
+        return (
+            f"{self.prefix(kind)}{(n >> 48) & 0xFFF:03x}-8{(n >> 36) & 0xFFF:03x}-{n & 0xFFFFFFFFFFFF:012x}"
+        )
+
+    def block(self, kind: str, count: int) -> list[str]:
+        """``count`` new ids at once (the fast path for a million invoices)."""
+        start = self._counters.get(kind, 0) + 1
+        self._counters[kind] = start + count - 1
+        head = self.prefix(kind)
+        return [
+            f"{head}{(n >> 48) & 0xFFF:03x}-8{(n >> 36) & 0xFFF:03x}-{n & 0xFFFFFFFFFFFF:012x}"
+            for n in range(start, start + count)
+        ]
+
+
+class Ctx:
+    """What the demo_* builders share while one company is generated."""
+
+    def __init__(self, company: Company, seed: int, scale: float, prof: CountryProfile, today: date) -> None:
+        self.company = company
+        self.rng = random.Random(seed)
+        self.scale = scale
+        self.profile = prof
+        self.today = today
+        self.ids = Ids(company.id, seed)
+        self.years: list[Record] = []
+        self.vat_by_rate: dict[float, Record] = {}
+        self.start = date(today.year - 2, 1, 1)
+        # filled in by the builders, in generation order
+        self.terms_sales: list[Record] = []
+        self.terms_purchase: list[Record] = []
+        self.units: list[Record] = []
+        self.codings: list[Record] = []
+        self.users: list[Record] = []
+        self.customers: list[Record] = []
+        self.articles: list[Record] = []
+        self.suppliers: list[Record] = []
+        self.bank_accounts: list[Record] = []
+        self.projects: list[Record] = []
+
+    def scaled(self, base: int) -> int:
+        return max(1, round(base * self.scale))
+
+    def moment(self, day: date, salt: int = 0) -> str:
+        """A server timestamp during business hours of ``day`` (7 fractional digits)."""
+        seconds = 8 * 3600 + (salt * 7919) % (9 * 3600)
+        moment = datetime(day.year, day.month, day.day) + timedelta(
+            seconds=seconds, microseconds=salt % 999983
+        )
+        return stamp(moment)
+
+    def add(self, name: str, schema: str, records: list[Record]) -> list[Record]:
+        self.company.collection(name, schema).extend(records)
+        return records
+
+    def day_between(self, start: date, end: date) -> date:
+        return start + timedelta(days=self.rng.randrange((end - start).days + 1))
+
+
+def generate_company(
+    company_id: str, seed: int, scale: float = 1.0, country: str = "NO", today: date | None = None
+) -> Company:
+    """Build the demo company (see the module docstring)."""
+    from eaccounting_sandbox import demo_other, demo_purchase, demo_sales
+
+    prof = profile(country)
+    today = today or datetime.now(UTC).date()
+    company = Company(company_id, seed, prof.code, today)
+    company.base_currency = prof.currency
+    ctx = Ctx(company, seed, scale, prof, today)
+    # Millions of new dicts would make the cyclic GC rescan the growing heap again and again; nothing
+    # built here is cyclic. Afterwards the records move to the permanent generation (gc.freeze), so
+    # the server's collections do not walk a million invoices either.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _ledger(ctx)
+        demo_other.reference_data(ctx)
+        demo_sales.generate(ctx)
+        demo_purchase.generate(ctx)
+        demo_other.generate(ctx)
+    finally:
+        if was_enabled:
+            gc.enable()
+    gc.freeze()
+    return company
+
+
+def _ledger(ctx: Ctx) -> None:
+    """Fiscal years (oldest locked), VAT codes, the chart of accounts per year, opening balances."""
+    prof, year0 = ctx.profile, ctx.today.year - 2
+    for offset in range(3):
+        ctx.years.append(
+            build(
+                "FiscalYearApi",
+                Id=ctx.ids.new("fiscalyear"),
+                StartDate=midnight_z(date(year0 + offset, 1, 1)),
+                EndDate=midnight_z(date(year0 + offset, 12, 31)),
+                IsLockedForAccounting=offset == 0,
+                BookkeepingMethod=0,
+            )
+        )
+    ctx.add("fiscalyears", "FiscalYearApi", ctx.years)
+
+    vatcodes = []
+    for vat in prof.vat_rates:
+        record = build(
+            "VatCodeApi",
+            Id=ctx.ids.new("vatcode"),
+            Code=vat.code,
+            Description=vat.description,
+            VatRate=vat.rate,
+        )
+        record["RelatedAccounts"] = build(
+            "RelatedAccounts", AccountNumber1=vat.sales_account, AccountNumber2=vat.purchase_account
+        )
+        vatcodes.append(record)
+        ctx.vat_by_rate.setdefault(vat.rate, record)
+    ctx.add("vatcodes", "VatCodeApi", vatcodes)
+    ctx.add(
+        "vatcodesrates",
+        "VatCodeRateApi",
+        [
+            build(
+                "VatCodeRateApi",
+                Id=code["Id"],
+                Code=code["Code"],
+                Description=code["Description"],
+                VatRates=[build("VatRateApi", VatRate=code["VatRate"], VatRateDate=midnight_z(ctx.start))],
+                RelatedAccounts=dict(code["RelatedAccounts"]),
+            )
+            for code in vatcodes
+        ],
+    )
+
+    sales_vat = vatcodes[0]["Id"]
+    accounts = []
+    for year in ctx.years:
+        created = ctx.moment(ctx.start)
+        for number, name, kind in prof.accounts:
+            accounts.append(
+                build(
+                    "AccountApi",
+                    Name=name,
+                    Number=str(number),
+                    FiscalYearId=year["Id"],
+                    Type=kind,
+                    TypeDescription=ACCOUNT_TYPES[kind],
+                    VatCodeId=sales_vat if number == prof.sales else None,
+                    VatCodeDescription=vatcodes[0]["Description"] if number == prof.sales else None,
+                    IsActive=True,
+                    AllowTransactionText=True,
+                    IsProjectAllowed=kind >= 3,
+                    IsCostCenterAllowed=kind >= 3,
+                    CreatedUtc=created,
+                    ModifiedUtc=created,
+                )
+            )
+    ctx.add("accounts", "AccountApi", accounts)
+    ctx.add(
+        "accountTypes",
+        "AccountTypesApi",
+        [build("AccountTypesApi", Type=k, TypeDescription=v) for k, v in ACCOUNT_TYPES.items()],
+    )
+    ctx.add(
+        "accounts/standardaccounts",
+        "StandardAccountApi",
+        [
+            build("StandardAccountApi", AccountType=ACCOUNT_TYPES[k], AccountNumber=n)
+            for n, _, k in prof.accounts
+        ],
+    )
+    names = {n: name for n, name, _ in prof.accounts}
+    opening: list[tuple[int, float]] = [(prof.bank, 250000.0), (prof.equity, -250000.0)]
+    ctx.add(
+        "fiscalyears/openingbalances",
+        "OpeningBalancesApi",
+        [build("OpeningBalancesApi", Name=names[n], Number=n, Balance=b) for n, b in opening],
+    )
+
+
+def voucher(
+    ctx: Ctx, day: date, text: str, rows: list[tuple[int, float, float, str]], **extra: Any
+) -> Record:
+    """A balanced voucher (rows are (account, debit, credit, text))."""
+    names = {n: name for n, name, _ in ctx.profile.accounts}
+    number = ctx.company.next_number(f"voucher-{day.year}")
+    created = ctx.moment(day, number)
+    return build(
+        "VoucherApi",
+        Id=ctx.ids.new("voucher"),
+        VoucherDate=midnight_z(day),
+        VoucherText=text,
+        Rows=[
+            build(
+                "VoucherRowApi",
+                AccountNumber=acc,
+                AccountDescription=names.get(acc),
+                DebitAmount=debit,
+                CreditAmount=credit,
+                TransactionText=row_text[:60],
+            )
+            for acc, debit, credit, row_text in rows
+        ],
+        NumberAndNumberSeries=f"A{number}",
+        NumberSeries="A",
+        CreatedUtc=created,
+        ModifiedUtc=created,
+        **extra,
+    )

@@ -1,0 +1,98 @@
+"""Date and time formats the sandbox stores and compares.
+
+The live API mixes formats inside ``date-time`` fields (FACTS.md, "Observed behaviour"): ``DueDate`` is
+date-only, ``PaymentDate`` is ``...T00:00:00Z`` on customer invoices and date-only on supplier
+invoices, and server timestamps carry 7 fractional digits like .NET's ``DateTime`` ("o" format).
+Server-set ``*Utc`` timestamps are stored in one fixed-width form (``STAMP_LEN`` characters), so that
+string order equals time order; ``instant_key`` turns any accepted form into that form for comparisons.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+STAMP_LEN = len("2024-01-01T00:00:00.0000000Z")
+_DATE_TIME_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?)?"
+    r"(Z|[+-]\d{2}:\d{2})?$"
+)
+
+
+def stamp(moment: datetime) -> str:
+    """``2024-05-01T12:34:56.1234560Z``: a UTC timestamp with 7 fractional digits."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0Z"
+
+
+def midnight_z(day: date) -> str:
+    """``2024-05-01T00:00:00Z``: how customer-invoice ``PaymentDate`` and most document dates come back."""
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def date_only(day: date) -> str:
+    """``2024-05-01``: how ``DueDate`` and supplier-invoice ``PaymentDate`` come back."""
+    return day.isoformat()
+
+
+def parse_instant(text: str) -> datetime | None:
+    """Parse a date or date-time the way the API accepts them; ``None`` if it is not one."""
+    match = _DATE_TIME_RE.match(text.strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0").ljust(7, "0")[:6]),
+        )
+    except ValueError:
+        return None
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        moment -= sign * offset
+    return moment
+
+
+def instant_key(value: str) -> str | None:
+    """A fixed-width sortable key for any date or date-time string (``None`` if unparsable).
+
+    Values already in the stored form are returned as they are (the fast path over 1M records).
+    """
+    if len(value) == STAMP_LEN and value[-1] == "Z" and value[10] == "T":
+        return value
+    moment = parse_instant(value)
+    return None if moment is None else stamp(moment)
+
+
+def parse_day(text: str) -> date | None:
+    """The calendar date of a date or date-time string (``None`` if unparsable)."""
+    moment = parse_instant(text)
+    return None if moment is None else moment.date()
+
+
+class Clock:
+    """Strictly increasing server timestamps, so every write gets a fresh ``ModifiedUtc``."""
+
+    def __init__(self) -> None:
+        self._last = datetime(2000, 1, 1)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            current = datetime.now(UTC).replace(tzinfo=None)
+            if current <= self._last:
+                current = self._last + timedelta(microseconds=1)
+            self._last = current
+            return current
+
+    def stamp(self) -> str:
+        return stamp(self.now())

@@ -1,0 +1,45 @@
+"""Server-side rate limit: N requests per minute per client per endpoint (sliding window).
+
+Exceeding it answers 429 with ErrorCode 4010 and "... Try again in N seconds." and, as documented
+for eAccounting, no Retry-After header (developer.vismaonline.com/docs/rate-limits). Requests
+resume as soon as the rate in the last 60 seconds falls below the limit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+from eaccounting_sandbox.errors import RATE_LIMITED, ApiError
+
+WINDOW_SECONDS = 60.0
+
+
+class RateLimiter:
+    def __init__(self, per_minute: Callable[[], int], clock: Callable[[], float] = time.monotonic) -> None:
+        self._per_minute = per_minute
+        self._clock = clock
+        self._hits: dict[tuple[str, str], deque[float]] = {}
+
+    def check(self, client_id: str, endpoint: str) -> None:
+        """Count one request; raise ApiError 429 if the client is over budget on this endpoint."""
+        limit = self._per_minute()
+        if limit <= 0:
+            return
+        now = self._clock()
+        hits = self._hits.setdefault((client_id, endpoint), deque())
+        while hits and hits[0] <= now - WINDOW_SECONDS:
+            hits.popleft()
+        if len(hits) >= limit:
+            # Rejected requests do not count; the oldest hit leaving the window frees a slot.
+            wait = max(1, math.ceil(hits[len(hits) - limit] + WINDOW_SECONDS - now))
+            message = (
+                f"API calls quota exceeded! maximum admitted {limit} per Minute. Try again in {wait} seconds."
+            )
+            raise ApiError(429, RATE_LIMITED, message)
+        hits.append(now)
+
+    def reset(self) -> None:
+        self._hits.clear()

@@ -1,0 +1,150 @@
+"""The outermost ASGI layer: fault injection, request counting, and the socket tricks faults need.
+
+Connection resets and lost responses need the raw socket, which ASGI does not expose, so the sandbox
+runs uvicorn with :class:`SandboxH11Protocol`, which puts the connection's transport into each
+request's ``scope["state"]``. Aborting it with ``SO_LINGER`` 0 sends a TCP RST, as a dropped
+connection on the internet looks to a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import struct
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from eaccounting_sandbox.errors import ApiError
+from eaccounting_sandbox.faults import Decision
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from eaccounting_sandbox.app import Sandbox
+
+log = logging.getLogger("eaccounting_sandbox")
+TRANSPORT_KEY = "sandbox.transport"
+GATEWAY_PAGE = b"<html><head><title>%d</title></head><body><h1>%d %s</h1></body></html>"
+GATEWAY_REASONS = {502: b"Bad Gateway", 503: b"Service Unavailable", 504: b"Gateway Timeout"}
+
+
+class SandboxH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, exposing the connection's transport to the app (for resets)."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.app_state = {**self.app_state, TRANSPORT_KEY: transport}
+
+
+async def reset_connection(scope: Scope) -> None:
+    transport = scope.get("state", {}).get(TRANSPORT_KEY)
+    if transport is None:
+        raise RuntimeError("connection faults need uvicorn running with SandboxH11Protocol")
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+    # Let connection_lost run, so uvicorn knows the client is gone and does not try to answer.
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
+class FaultLayer:
+    def __init__(self, sandbox: Sandbox, app: ASGIApp) -> None:
+        self.sandbox = sandbox
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        decision = self.sandbox.faults.decide(method, path, query)
+        status = {"code": 0}
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        if decision.delay or decision.kind or decision.churn:
+            outcome = await self._faulted(decision, scope, receive, counting_send)
+        else:
+            await self.app(scope, receive, counting_send)
+            outcome = str(status["code"])
+        if not path.startswith("/_admin"):
+            endpoint = scope.get("sandbox.endpoint") or f"{method} {path}"
+            self.sandbox.count(endpoint, outcome if outcome != "0" else str(status["code"]))
+
+    async def _faulted(self, decision: Decision, scope: Scope, receive: Receive, send: Send) -> str:
+        if decision.delay:
+            await asyncio.sleep(decision.delay)
+        if decision.churn is not None:
+            self._churn(decision)
+        kind = decision.kind
+        if kind == "reset":
+            await reset_connection(scope)
+            return "reset"
+        if kind == "error":
+            await self._send_error(decision.status, scope, receive, send)
+            return str(decision.status)
+        if kind == "slow":
+            await asyncio.sleep(self.sandbox.faults.spec.slow_seconds)
+        if kind == "lost_response":
+
+            async def discard(message: Message) -> None:
+                return None
+
+            await self.app(scope, receive, discard)  # the write commits ...
+            await reset_connection(scope)  # ... and the client never hears about it
+            return "lost_response"
+        if kind == "truncate":
+            await self._truncated(scope, receive, send)
+            return "truncated"
+        await self.app(scope, receive, send)
+        return "0"
+
+    def _churn(self, decision: Decision) -> None:
+        churn = decision.churn
+        assert churn is not None
+        company = self.sandbox.companies.get(churn.company)
+        if company is None:
+            log.warning("churn fault names unknown company %r", churn.company)
+            return
+        try:
+            company.churn(creates=churn.creates, updates=churn.updates, deletes=churn.deletes)
+        # A churn bug must not turn into an unexplained failure of the page request it rides on.
+        except Exception:
+            log.exception("churn fault failed for company %r", churn.company)
+
+    async def _send_error(self, status: int, scope: Scope, receive: Receive, send: Send) -> None:
+        if status == 500:
+            error = ApiError(500, 1000, "An unexpected error occurred. Please try again later.", [])
+            response = self.sandbox.error_response(error, f"{scope['method']} {scope['path']}")
+            await response(scope, receive, send)
+            return
+        reason = GATEWAY_REASONS.get(status, b"Error")
+        body, content_type = GATEWAY_PAGE % (status, status, reason), b"text/html"
+        headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _truncated(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A 200 whose JSON body is cut in half; Content-Length matches, so only parsing fails."""
+        messages: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            messages.append(message)
+
+        await self.app(scope, receive, capture)
+        start = next(m for m in messages if m["type"] == "http.response.start")
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+        cut = body[: max(1, len(body) // 2)]
+        headers: list[Any] = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(cut)).encode()))
+        await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+        await send({"type": "http.response.body", "body": cut})

@@ -1,0 +1,174 @@
+"""``tap-eaccounting auth url | exchange | status``: the functions behind the subcommands.
+
+The tap's CLI wires these in; ``main()`` is a plain argparse front end for the same functions
+(``python -m tap_eaccounting.auth_cli ...``). Nothing here prints a token, code or secret.
+
+``ReauthorizationRequired`` anywhere (a dead refresh token, a 401 that survives a fresh token)
+must end the process with exit code 2 and the error's message: wrap entry points with
+``exit_on_reauthorization``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import json
+import logging
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from eaccounting_api import spec
+from eaccounting_api.errors import EAccountingError, ReauthorizationRequired
+from tap_eaccounting.auth import build_token_manager
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
+REAUTH_EXIT_CODE = ReauthorizationRequired.exit_code
+
+
+def spec_stream_scopes() -> dict[str, tuple[str, ...]]:
+    """Scopes per list endpoint path, from the spec (a fallback mapping; the tap passes its own)."""
+    return {endpoint.path: endpoint.scopes for endpoint in spec.list_endpoints()}
+
+
+def _is_full(scope: str) -> bool:
+    return not scope.endswith("_readonly")
+
+
+def minimal_scopes(
+    stream_scopes: Mapping[str, Sequence[str]],
+    selected: Iterable[str] | None = None,
+    *,
+    readonly: bool = True,
+) -> list[str]:
+    """The smallest scope set that lets every selected stream through (any one of a stream's
+    scopes suffices); among equally small sets, the one with the fewest full (write) scopes.
+    With ``readonly=False`` only full scopes count (a write never works with ``_readonly``).
+    Exact search: there are at most six scopes, so at most 64 subsets."""
+    names = list(stream_scopes) if selected is None else list(selected)
+    unknown = [name for name in names if name not in stream_scopes]
+    if unknown:
+        raise ValueError(f"unknown stream(s) {', '.join(sorted(unknown))}; known: {', '.join(stream_scopes)}")
+    needs = []
+    for name in names:
+        options = set(stream_scopes[name])
+        if not readonly:
+            options = {s.removesuffix("_readonly") for s in options}
+        if options:
+            needs.append(options)
+    candidates = sorted(set().union(*needs)) if needs else []
+    covering = (
+        combo
+        for size in range(len(candidates) + 1)
+        for combo in itertools.combinations(candidates, size)
+        if all(options.intersection(combo) for options in needs)
+    )
+    best = min(covering, key=lambda combo: (len(combo), sum(map(_is_full, combo)), combo))
+    return list(best)
+
+
+def auth_url(
+    config: Mapping[str, Any],
+    stream_scopes: Mapping[str, Sequence[str]],
+    selected: Iterable[str] | None = None,
+    *,
+    redirect_uri: str | None = None,
+    readonly: bool = True,
+    state: str | None = None,
+) -> str:
+    """The authorize URL asking for ``ea:api offline_access`` plus the minimal scopes."""
+    manager = build_token_manager(config)
+    scopes = minimal_scopes(stream_scopes, selected, readonly=readonly)
+    return manager.authorize_url(
+        scopes, redirect_uri or str(config.get("redirect_uri") or DEFAULT_REDIRECT_URI), state
+    )
+
+
+def auth_exchange(config: Mapping[str, Any], code: str, redirect_uri: str | None = None) -> dict[str, Any]:
+    """Trade ``code`` for tokens, store them, and return the (secret-free) status."""
+    manager = build_token_manager(config)
+    manager.exchange_code(code, redirect_uri or str(config.get("redirect_uri") or DEFAULT_REDIRECT_URI))
+    return manager.status()
+
+
+def auth_status(config: Mapping[str, Any], *, verify: bool = False) -> dict[str, Any]:
+    """Token health. With ``verify``, refresh once to prove the grant is alive (the rotated token
+    is stored); a dead grant raises ``ReauthorizationRequired``."""
+    manager = build_token_manager(config)
+    if verify:
+        manager.refresh_now()
+    status = manager.status()
+    if verify:
+        status["verified"] = True
+    return status
+
+
+def format_status(status: Mapping[str, Any]) -> str:
+    return "\n".join(f"{key}: {value}" for key, value in status.items())
+
+
+@contextlib.contextmanager
+def exit_on_reauthorization() -> Iterator[None]:
+    """Turn ``ReauthorizationRequired`` into one clear stderr message and exit code 2."""
+    try:
+        yield
+    except ReauthorizationRequired as exc:
+        log.error("%s", exc)
+        print(f"ERROR: {exc}", file=sys.stderr)
+        raise SystemExit(REAUTH_EXIT_CODE) from None
+
+
+def _load_config(paths: Sequence[str]) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for path in paths:
+        config.update(json.loads(Path(path).read_text("utf-8")))
+    return config
+
+
+def main(argv: Sequence[str] | None = None, stream_scopes: Mapping[str, Sequence[str]] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tap-eaccounting auth")
+    parser.add_argument("--config", action="append", required=True, help="config JSON (repeatable)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    url = sub.add_parser("url", help="print the authorize URL with the minimal scopes")
+    url.add_argument("--stream", action="append", help="selected stream (repeatable; default: all)")
+    url.add_argument("--redirect-uri")
+    url.add_argument("--state")
+    url.add_argument("--write", action="store_true", help="ask for write scopes, not _readonly")
+    exchange = sub.add_parser("exchange", help="store the tokens for an authorization code")
+    exchange.add_argument("--code", required=True)
+    exchange.add_argument("--redirect-uri")
+    status = sub.add_parser("status", help="show token health (no secrets)")
+    status.add_argument("--verify", action="store_true", help="also obtain a working access token")
+    args = parser.parse_args(argv)
+    config = _load_config(args.config)
+    with exit_on_reauthorization():
+        try:
+            if args.command == "url":
+                print(
+                    auth_url(
+                        config,
+                        stream_scopes or spec_stream_scopes(),
+                        args.stream,
+                        redirect_uri=args.redirect_uri,
+                        readonly=not args.write,
+                        state=args.state,
+                    )
+                )
+            elif args.command == "exchange":
+                print(format_status(auth_exchange(config, args.code, args.redirect_uri)))
+            else:
+                print(format_status(auth_status(config, verify=args.verify)))
+        except ReauthorizationRequired:
+            raise
+        except (EAccountingError, ValueError) as exc:
+            print(f"ERROR: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

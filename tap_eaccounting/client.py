@@ -1,0 +1,235 @@
+"""The one stream class of the tap: a list endpoint read through the shared ``EAccountingClient``.
+
+URL, auth, rate limiting, retries and error mapping belong to ``eaccounting_api.client``; pagination and
+churn safety to ``tap_eaccounting.reader``; this module maps one row of ``streams.STREAMS`` onto the
+Singer SDK: schema, keys, bookmarks (capped by the server's clock) and parent keys.
+
+Children (a ``{param}`` in the path) are not SDK child streams: the SDK would read a child only for the
+parent rows its own (incremental) sync emits, so bank transactions of an unchanged bank account would
+never be read again. Instead a child lists its parent's ids itself (once per run, cached):
+
+* an incremental child (``accounts``, ``vouchers``, ``sales_price_list_prices_by_list``) has one state
+  partition per parent id, so each keeps its own bookmark;
+* a full-table child (bank transactions, auto-invoice recipients, ...) reads every parent in one
+  partition-free pass, up to ``max_concurrency`` parents at a time, emitted in parent order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cached_property
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk import Stream
+from singer_sdk.helpers.types import Context
+from singer_sdk.streams.core import TypeConformanceLevel
+
+from eaccounting_api.client import EAccountingClient
+from eaccounting_api.errors import NotFoundError
+from tap_eaccounting import paging
+from tap_eaccounting.auth import build_client
+from tap_eaccounting.reader import ListQuery, PageSize, Reader
+from tap_eaccounting.streams import BY_NAME, StreamDef
+
+if TYPE_CHECKING:
+    from singer_sdk import Tap
+
+Record = dict[str, Any]
+DELETED_AT = "_sdc_deleted_at"
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    text = resources.files("tap_eaccounting").joinpath(f"schemas/{name}.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    schema.pop("$schema", None)
+    return schema
+
+
+class Runtime:
+    """What all streams of one tap run share: the API client, the thread pools, the page size, and the
+    parent id lists."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self.max_concurrency = max(1, int(config.get("max_concurrency") or 4))
+        self.page_size = PageSize(int(config.get("page_size") or paging.DEFAULT_PAGE_SIZE))
+        self.pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="page")
+        self.fanout = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="parent")
+        self._parent_ids: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+
+    @cached_property
+    def client(self) -> EAccountingClient:
+        return build_client(self.config, max_concurrency=self.max_concurrency * 2)
+
+    def reader(self, stream: Stream) -> Reader:
+        return Reader(self.client, self.pool, self.page_size, self.max_concurrency, stream.logger)
+
+    def parent_ids(self, parent: str, stream: Stream) -> list[str]:
+        """Every ``Id`` of the parent stream's endpoint (read once per run)."""
+        with self._lock:
+            cached = self._parent_ids.get(parent)
+            if cached is None:
+                definition = BY_NAME[parent]
+                query = ListQuery(f"{parent} (parent ids)", definition.path, dict(definition.params), ("Id",))
+                cached = [str(r["Id"]) for r in self.reader(stream).read(query)]
+                self._parent_ids[parent] = cached
+            return cached
+
+
+class EAccountingStream(Stream):
+    """One list endpoint, configured by its ``StreamDef`` row."""
+
+    # Records are the API's JSON as decoded: no per-record type conversion (the schema is tolerant).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    # Bulk pages are ordered by Id, not by the replication key: the bookmark is final only at the end.
+    is_sorted = False
+
+    def __init__(self, tap: Tap, definition: StreamDef, runtime: Runtime) -> None:
+        schema = load_schema(definition.name)
+        if tap.config.get("detect_deletes"):
+            schema["properties"][DELETED_AT] = {"type": ["string", "null"], "format": "date-time"}
+        super().__init__(tap, schema=schema, name=definition.name)
+        self.definition = definition
+        self.runtime = runtime
+        self.primary_keys = list(definition.keys)
+        self.replication_key = definition.replication_key
+        self._reader: Reader | None = None
+
+    @property
+    def reader(self) -> Reader:
+        if self._reader is None:
+            self._reader = self.runtime.reader(self)
+        return self._reader
+
+    @property
+    def order_keys(self) -> tuple[str, ...]:
+        """The sort key: the primary key without an injected parent key (constant per request)."""
+        return tuple(k for k in self.definition.keys if k != self.definition.parent_key)
+
+    @property
+    def partitions(self) -> list[dict[str, Any]] | None:
+        d = self.definition
+        if d.parent and d.replication_key and d.parent_key:
+            return [{d.parent_key: pid} for pid in self.runtime.parent_ids(d.parent, self)]
+        return None
+
+    def get_replication_key_signpost(self, context: Context | None = None) -> None:
+        # The SDK would cap bookmarks at the *local* clock; they are capped at the server's instead.
+        return None
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def query(self, path: str, since: str | None) -> ListQuery:
+        d = self.definition
+        return ListQuery(
+            label=self.name,
+            path=path,
+            params=dict(d.params),
+            order_keys=self.order_keys,
+            replication_key=d.replication_key,
+            since=since,
+            since_param=paging.MODIFIED_SINCE_PARAMS.get(d.path),
+        )
+
+    def concrete_path(self, value: str) -> str:
+        param = self.definition.path_param
+        assert param is not None
+        return self.definition.path.replace("{" + param + "}", value)
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        d = self.definition
+        if d.parent and d.parent_key and not d.replication_key:
+            yield from self.fan_out(self.runtime.parent_ids(d.parent, self))
+            return
+        since = self.bookmark_start(context)
+        if d.parent_key and context:
+            parent_value = str(context[d.parent_key])
+            reader = self.reader
+            for record in self.read_child(reader, parent_value, since):
+                yield record
+        else:
+            reader = self.reader
+            yield from reader.read(self.query(d.path, since))
+        self.cap_bookmark(context, reader.stats.first_server_time, since)
+
+    def bookmark_start(self, context: Context | None) -> str | None:
+        if not self.replication_key:
+            return None
+        value = self.get_starting_replication_key_value(context)
+        return str(value) if value else None
+
+    def read_child(self, reader: Reader, parent_value: str, since: str | None) -> Iterator[Record]:
+        key = self.definition.parent_key
+        assert key is not None
+        try:
+            for record in reader.read(self.query(self.concrete_path(parent_value), since)):
+                record[key] = parent_value
+                yield record
+        except NotFoundError:
+            # The API answers 404 for a parent without children on some child endpoints
+            # (/voucherwithoverunderpayment/{voucherId}); a parent deleted meanwhile also lands here.
+            self.logger.debug("%s: no records for %s %s", self.name, key, parent_value)
+
+    def fan_out(self, parent_values: list[str]) -> Iterator[Record]:
+        """Read every parent's records, ``max_concurrency`` parents at a time, emitted in parent order."""
+        window = self.runtime.max_concurrency
+        futures: dict[int, Future[list[Record]]] = {}
+
+        def read_all(value: str) -> list[Record]:
+            return list(self.read_child(self.runtime.reader(self), value, None))
+
+        try:
+            for index, value in enumerate(parent_values):
+                futures[index] = self.runtime.fanout.submit(read_all, value)
+                if index >= window:
+                    yield from futures.pop(index - window).result()
+            for index in sorted(futures):
+                yield from futures.pop(index).result()
+        finally:
+            for pending in futures.values():
+                pending.cancel()
+
+    def cap_bookmark(self, context: Context | None, server_time: str | None, since: str | None) -> None:
+        """Cap the new bookmark at page 1's ``ServerTimeUtc`` minus ``TAIL_OVERLAP``, never below the
+        old one: a row modified during this run is read again next run, and clock skew between this
+        machine and the server cannot skip rows."""
+        if not self.replication_key or not server_time:
+            return
+        markers = self.get_context_state(context).get("progress_markers")
+        value = markers.get("replication_key_value") if isinstance(markers, dict) else None
+        if not value:
+            return
+        cap = paging.parse_instant(server_time) - paging.TAIL_OVERLAP
+        if since:
+            cap = max(cap, paging.parse_instant(since))
+        if paging.parse_instant(str(value)) > cap:
+            assert isinstance(markers, dict)
+            markers["replication_key_value"] = paging.format_instant(cap)
+
+
+class AccountBalancesStream(EAccountingStream):
+    """``/accountbalances/{date}`` at each date of ``account_balance_dates``: ``today`` (UTC),
+    ``fiscal_year_ends`` (each fiscal year's end date) or ``YYYY-MM-DD``."""
+
+    def balance_dates(self) -> list[str]:
+        wanted = self.config.get("account_balance_dates") or ["today", "fiscal_year_ends"]
+        dates: list[str] = []
+        for item in wanted:
+            if item == "today":
+                dates.append(dt.datetime.now(dt.timezone.utc).date().isoformat())
+            elif item == "fiscal_year_ends":
+                query = ListQuery("fiscal_years (end dates)", "/fiscalyears", {}, ("Id",))
+                for year in self.runtime.reader(self).read(query):
+                    dates.append(str(year["EndDate"])[:10])
+            else:
+                dates.append(dt.date.fromisoformat(str(item)).isoformat())
+        return sorted(set(dates))
+
+    def get_records(self, context: Context | None) -> Iterable[Record]:
+        for day in self.balance_dates():
+            yield from self.read_child(self.reader, day, None)

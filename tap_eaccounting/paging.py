@@ -1,0 +1,158 @@
+"""List-endpoint conventions of the v2 API, in one place, and the decoded page.
+
+Every name and default here is UNVERIFIED against the real API (FACTS.md: the spec declares no paging,
+filter or sort parameter; integrators report ``$page``/``$pagesize``, default 50, maximum 1000, and
+OData ``$filter``/``$orderby``). Change them here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+# -- query parameter names and defaults (UNVERIFIED) -------------------------------------------------
+PAGE_PARAM = "$page"
+PAGE_SIZE_PARAM = "$pagesize"
+FILTER_PARAM = "$filter"
+ORDERBY_PARAM = "$orderby"
+FIRST_PAGE = 1  # pages are 1-based
+DEFAULT_PAGE_SIZE = 1000  # the documented maximum
+MIN_PAGE_SIZE = 10  # halving on "page size too large" stops here
+# Endpoints with a declared "modified since" parameter, used instead of ``$filter`` for the bookmark.
+MODIFIED_SINCE_PARAMS = {"/customerinvoices": "modifiedSinceUtc"}
+# OData v4 writes Guid and DateTimeOffset literals unquoted (``Id gt 0f8c...``, ``ModifiedUtc ge
+# 2026-01-01T00:00:00Z``), as Visma's changelog examples do.
+QUOTE_GUIDS = False
+# Gap checks (see ``reader``) put this many key ranges into one ``$filter`` (URL length stays < 2 kB).
+GAPS_PER_REQUEST = 8
+# The tail catch-up starts this long before page 1's ServerTimeUtc, and the bookmark is capped there:
+# a row stamped just before page 1 was served but committed after it is still read.
+TAIL_OVERLAP = dt.timedelta(minutes=5)
+
+_GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_INSTANT_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?Z$")
+
+
+class Meta(msgspec.Struct):
+    CurrentPage: int = 0
+    PageSize: int = 0
+    TotalNumberOfPages: int = 0
+    TotalNumberOfResults: int = 0
+    ServerTimeUtc: str | None = None
+
+
+class Envelope(msgspec.Struct):
+    Meta: Meta
+    Data: list[dict[str, Any]] | None = None
+
+
+_decoder = msgspec.json.Decoder(Envelope)
+
+
+@dataclass
+class Page:
+    number: int
+    size: int
+    total_pages: int
+    total_results: int
+    server_time: str | None
+    data: list[dict[str, Any]]
+
+
+def decode_page(content: bytes, where: str) -> Page:
+    """Decode a ``PaginatedResponseOf<X>`` body; a body that is not one raises naming ``where``."""
+    try:
+        env = _decoder.decode(content)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"{where}: response is not a paginated envelope ({exc})") from exc
+    meta = env.Meta
+    return Page(
+        number=meta.CurrentPage,
+        size=meta.PageSize,
+        total_pages=meta.TotalNumberOfPages,
+        total_results=meta.TotalNumberOfResults,
+        server_time=meta.ServerTimeUtc,
+        data=env.Data or [],
+    )
+
+
+# -- timestamps ----------------------------------------------------------------------------------------
+def parse_instant(value: str) -> dt.datetime:
+    """An API or config timestamp as an aware UTC datetime (date-only means midnight UTC; 7-digit
+    fractions are truncated to microseconds, which only ever moves a lower bound earlier)."""
+    text = value.strip()
+    if _INSTANT_RE.match(text) and "." in text:
+        head, frac = text[:-1].split(".")
+        text = f"{head}.{frac[:6].ljust(6, '0')}Z"
+    parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def format_instant(value: dt.datetime) -> str:
+    text = value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return text.rstrip("0").rstrip(".") + "Z"
+
+
+def odata_instant(value: str) -> str:
+    """A timestamp as an OData DateTimeOffset literal. A value already in the server's own form
+    (``...Z`` with up to 7 fraction digits) is passed unchanged, so ``eq`` matches it exactly."""
+    if _INSTANT_RE.match(value):
+        return value
+    return format_instant(parse_instant(value))
+
+
+# -- OData expressions -----------------------------------------------------------------------------------
+def literal(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value)
+    if _GUID_RE.match(text) and not QUOTE_GUIDS:
+        return text
+    if _INSTANT_RE.match(text):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _compare(keys: Sequence[str], values: Sequence[Any], op: str) -> str:
+    """``keys`` strictly after (``gt``) or before (``lt``) ``values`` in the lexicographic order."""
+    clauses = []
+    for i, key in enumerate(keys):
+        equal = [f"{k} eq {literal(v)}" for k, v in zip(keys[:i], values[:i], strict=True)]
+        clauses.append(" and ".join([*equal, f"{key} {op} {literal(values[i])}"]))
+    if len(clauses) == 1:
+        return clauses[0]
+    return " or ".join(f"({c})" for c in clauses)
+
+
+def after(keys: Sequence[str], values: Sequence[Any]) -> str:
+    return _compare(keys, values, "gt")
+
+
+def before(keys: Sequence[str], values: Sequence[Any]) -> str:
+    return _compare(keys, values, "lt")
+
+
+def conjunction(*parts: str | None) -> str | None:
+    present = [p for p in parts if p]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    return " and ".join(f"({p})" for p in present)
+
+
+def is_page_size_error(message: str) -> bool:
+    """Whether a 400's text blames the page size (rather than ``$filter`` or ``$orderby``)."""
+    lowered = message.lower()
+    return "pagesize" in lowered or "page size" in lowered

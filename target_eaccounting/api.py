@@ -1,0 +1,100 @@
+"""The few calls the target makes, on top of the shared client (auth, rate limit, retry, errors).
+
+Nothing here speaks HTTP itself: every request goes through ``EAccountingClient.request``.
+Writes are sent with ``idempotent=False`` so that the shared client never re-sends a POST: an
+unclear outcome surfaces as ``AmbiguousWriteError`` and the target looks the object up instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import requests
+
+from eaccounting_api.errors import (
+    AmbiguousWriteError,
+    EAccountingError,
+    ReauthorizationRequired,
+)
+from target_eaccounting.errors import RecordError
+
+PAGE_SIZE = 1000
+MAX_PAGES = 10_000
+
+
+class RequestClient(Protocol):
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> requests.Response: ...
+
+
+def quote(value: str) -> str:
+    """An OData string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def api_error(exc: EAccountingError, what: str) -> RecordError:
+    """A record error carrying the API's error body (what support needs: ErrorId, client_id)."""
+    fields = [str(e.get("Field")) for e in exc.errors if e.get("Field")]
+    api = {
+        "http_status": exc.status,
+        "ErrorId": exc.error_id,
+        "ErrorCode": exc.error_code,
+        "DeveloperErrorMessage": exc.developer_message,
+        "Errors": exc.errors,
+    }
+    return RecordError("api_error", f"{what}: {exc}", field=fields[0] if fields else None, api=api)
+
+
+class Api:
+    """JSON in, JSON out; ``dry_run`` refuses every write (a bug guard: the dry run never gets here)."""
+
+    def __init__(self, client: RequestClient, *, dry_run: bool = False) -> None:
+        self.client = client
+        self.dry_run = dry_run
+        self.writes = 0
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        response = self.client.request("GET", path, params=params)
+        body = response.json() if response.content else {}
+        return body if isinstance(body, dict) else {}
+
+    def list(self, path: str, *, filter_: str | None = None) -> list[dict[str, Any]]:
+        """Every item of a paginated list endpoint (``$page`` is 1-based)."""
+        items: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"$pagesize": PAGE_SIZE}
+        if filter_:
+            params["$filter"] = filter_
+        for page in range(1, MAX_PAGES + 1):
+            params["$page"] = page
+            body = self.get(path, params)
+            data = body.get("Data") or []
+            items.extend(d for d in data if isinstance(d, dict))
+            pages = int((body.get("Meta") or {}).get("TotalNumberOfPages") or 0)
+            if page >= pages or not data:
+                break
+        return items
+
+    def _write(self, method: str, path: str, body: Any, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        if self.dry_run:
+            raise RuntimeError(f"dry run: refusing {method} {path}")
+        self.writes += 1
+        response = self.client.request(method, path, params=params, json=body, idempotent=method == "PUT")
+        data = response.json() if response.content else {}
+        return data if isinstance(data, dict) else {}
+
+    def post(self, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return self._write("POST", path, body, params)
+
+    def put(self, path: str, body: Any) -> dict[str, Any]:
+        return self._write("PUT", path, body, None)
+
+
+__all__ = ["AmbiguousWriteError", "Api", "EAccountingError", "ReauthorizationRequired", "api_error", "quote"]

@@ -1,0 +1,158 @@
+"""Per-tenant reference resolution, cached for the run.
+
+``CustomerNumber`` → ``CustomerId``, article ``Number`` → ``ArticleId``, VAT ``Code`` → ``VatCodeId``,
+the company bank account for payments, and ``InvoiceExternalKey`` → the Id of an invoice this target
+created (from the ledger). An unresolvable reference is a record error raised before any write.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from eaccounting_api.errors import EAccountingError, ReauthorizationRequired
+from target_eaccounting.api import Api, api_error, quote
+from target_eaccounting.errors import RecordError
+from target_eaccounting.ledger import Ledger
+
+PLANNED = "<planned in this dry run>"
+
+# kind -> (list path, number field)
+_BY_NUMBER = {
+    "customer": ("/customers", "CustomerNumber"),
+    "supplier": ("/suppliers", "SupplierNumber"),
+    "article": ("/articles", "Number"),
+}
+
+
+class References:
+    def __init__(self, api: Api, ledger: Ledger | None, *, invoice_streams: Mapping[str, tuple[str, ...]]):
+        self.api = api
+        self.ledger = ledger
+        self.invoice_streams = invoice_streams
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, str], str | None] = {}
+        self._vat_codes: dict[str, str] | None = None
+        self._bank_accounts: list[dict[str, Any]] | None = None
+        self.lookups = 0
+
+    def remember(self, kind: str, value: str, object_id: str) -> None:
+        """An object this run created or found (a dry run remembers planned ones)."""
+        with self._lock:
+            self._cache[(kind, value)] = object_id
+
+    def find_by_number(self, kind: str, number: str) -> dict[str, Any] | None:
+        """The stored object with this natural number (full object), or None."""
+        path, field = _BY_NUMBER[kind]
+        self.lookups += 1
+        found = [
+            o for o in self.api.list(path, filter_=f"{field} eq {quote(number)}") if o.get(field) == number
+        ]
+        if not found:
+            return None
+        return self.api.get(f"{path}/{found[0]['Id']}")
+
+    def resolver(self, stream: str) -> Callable[[str, str, str], str]:
+        def resolve(kind: str, value: str, field: str) -> str:
+            return self.resolve(kind, value, field, stream=stream)
+
+        return resolve
+
+    def resolve(self, kind: str, value: str, field: str, *, stream: str = "") -> str:
+        try:
+            if kind in _BY_NUMBER:
+                return self._by_number(kind, value, field)
+            if kind == "vat_code":
+                return self._vat_code(value, field)
+            if kind == "bank_account":
+                return self._bank_account(value, field)
+            if kind == "invoice_key":
+                return self._invoice_key(value, field, stream)
+        except ReauthorizationRequired:
+            raise
+        except EAccountingError as exc:
+            raise api_error(exc, f"could not resolve {field} {value!r}") from exc
+        raise ValueError(f"unknown reference kind {kind!r}")
+
+    def _by_number(self, kind: str, value: str, field: str) -> str:
+        with self._lock:
+            if (kind, value) in self._cache:
+                cached = self._cache[(kind, value)]
+                if cached:
+                    return cached
+                raise _missing(kind, value, field)
+        obj = self.find_by_number(kind, value)
+        object_id = str(obj["Id"]) if obj else None
+        with self._lock:
+            self._cache.setdefault((kind, value), object_id)
+            object_id = self._cache[(kind, value)]
+        if object_id is None:
+            raise _missing(kind, value, field)
+        return object_id
+
+    def _vat_code(self, value: str, field: str) -> str:
+        with self._lock:
+            if self._vat_codes is None:
+                self._vat_codes = {str(v.get("Code")): str(v["Id"]) for v in self.api.list("/vatcodes")}
+            codes = self._vat_codes
+        if value in codes:
+            return codes[value]
+        raise RecordError(
+            "reference_not_found",
+            f"VAT code {value!r} does not exist in this company "
+            f"(known: {', '.join(sorted(codes)) or 'none'})",
+            field=field,
+        )
+
+    def _bank_account(self, value: str, field: str) -> str:
+        with self._lock:
+            if self._bank_accounts is None:
+                self._bank_accounts = self.api.list("/bankaccounts")
+            accounts = [a for a in self._bank_accounts if a.get("IsActive", True)]
+        if value:
+            match = [
+                a
+                for a in accounts
+                if value in (str(a.get("LedgerAccountNumber")), a.get("Name"), a.get("Bban"), a.get("Iban"))
+            ]
+        else:
+            match = [a for a in accounts if a.get("IsDefaultChequeAccount")] or (
+                accounts if len(accounts) == 1 else []
+            )
+        if len(match) == 1:
+            return str(match[0]["Id"])
+        known = ", ".join(f"{a.get('LedgerAccountNumber')} {a.get('Name')}" for a in accounts) or "none"
+        what = f"bank account {value!r}" if value else "a default company bank account"
+        raise RecordError(
+            "reference_not_found",
+            f"cannot pick {what} for the payment; set CompanyBankAccountId or CompanyBankAccountNumber "
+            f"(active accounts: {known})",
+            field=field,
+        )
+
+    def _invoice_key(self, value: str, field: str, stream: str) -> str:
+        streams = self.invoice_streams.get(stream, ())
+        with self._lock:
+            cached = self._cache.get(("invoice_key", value))
+        if cached:
+            return cached
+        if self.ledger is not None:
+            for source in streams:
+                entry = self.ledger.get(source, value)
+                if entry is not None and entry.is_done and entry.object_id:
+                    # a converted draft is paid on the invoice it became
+                    return str(entry.extra.get("invoice_id") or entry.object_id)
+        raise RecordError(
+            "reference_not_found",
+            f"no invoice with external key {value!r} was created by this target "
+            f"(looked in the ledger for streams {', '.join(streams) or 'none'}); it may have been "
+            "rejected, or use InvoiceId",
+            field=field,
+        )
+
+
+def _missing(kind: str, value: str, field: str) -> RecordError:
+    return RecordError(
+        "reference_not_found", f"{kind} number {value!r} does not exist in this company", field=field
+    )

@@ -1,0 +1,59 @@
+"""Everything one run shares: client, ledger, references, fiscal years, outcomes, writer, pool."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from target_eaccounting.api import Api, RequestClient
+from target_eaccounting.fiscal import FiscalYears
+from target_eaccounting.ledger import Ledger
+from target_eaccounting.outcomes import Outcomes
+from target_eaccounting.references import References
+from target_eaccounting.rejects import RejectFile
+from target_eaccounting.streams import STREAMS
+from target_eaccounting.writer import Writer, WriteSettings
+
+DEFAULT_LEDGER = "eaccounting-ledger.sqlite"
+DEFAULT_REJECTS = "eaccounting-rejects.jsonl"
+DEFAULT_PLAN = "eaccounting-plan.jsonl"
+
+
+def settings_from_config(config: Mapping[str, Any]) -> WriteSettings:
+    return WriteSettings(
+        key_fields=dict(config.get("external_key_properties") or {}),
+        reference_fields=dict(config.get("reference_fields") or {}),
+        convert_drafts=bool(config.get("convert_drafts", False)),
+        inject_fiscal_year_id=bool(config.get("inject_fiscal_year_id", True)),
+        dry_run=bool(config.get("dry_run", False)),
+        max_write_attempts=int(config.get("max_write_attempts") or 3),
+    )
+
+
+class RunContext:
+    def __init__(self, config: Mapping[str, Any], logger: logging.Logger, client: RequestClient) -> None:
+        self.settings = settings_from_config(config)
+        self.concurrency = max(1, int(config.get("max_concurrency") or 4))
+        self.api = Api(client, dry_run=self.settings.dry_run)
+        self.ledger = Ledger(config.get("ledger_path") or DEFAULT_LEDGER)
+        self.outcomes = Outcomes(
+            RejectFile(config.get("reject_path") or DEFAULT_REJECTS),
+            logger,
+            client_id=config.get("client_id"),
+            plan_path=(config.get("plan_path") or DEFAULT_PLAN) if self.settings.dry_run else None,
+        )
+        self.refs = References(
+            self.api, self.ledger, invoice_streams={n: s.invoice_streams for n, s in STREAMS.items()}
+        )
+        self.fiscal = FiscalYears(lambda: self.api.list("/fiscalyears"))
+        self.writer = Writer(
+            self.api, self.ledger, self.refs, self.fiscal, self.outcomes, self.settings, logger
+        )
+        self.executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="ea-write")
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        self.outcomes.close()
+        self.ledger.close()

@@ -1,0 +1,90 @@
+"""One sink class for every stream; what differs per stream lives in ``streams`` and ``writer``.
+
+A batch is written concurrently (up to ``max_concurrency`` records in flight, under the shared
+client's per-endpoint rate limiter). Records with the same external key run one after another, so
+a duplicate in the input can never be created twice. ``process_batch`` returns only once every
+record is in the ledger or the reject file, and the SDK emits state only after all sinks drained.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from jsonschema import Draft7Validator
+from singer_sdk.sinks import BatchSink
+
+from target_eaccounting.errors import RecordError
+from target_eaccounting.streams import stream_spec
+
+if TYPE_CHECKING:
+    from singer_sdk import Target
+
+    from target_eaccounting.target import TargetEAccounting
+
+_DATELIKE = frozenset({"date", "date-time", "time"})
+
+
+def without_date_formats(schema: Any) -> Any:
+    """The schema minus date formats, so the SDK hands records over with their original strings
+    (the reject file must hold the record exactly as it came, and dates go to the API as sent)."""
+    if isinstance(schema, dict):
+        return {
+            k: without_date_formats(v)
+            for k, v in schema.items()
+            if not (k == "format" and isinstance(v, str) and v in _DATELIKE)
+        }
+    if isinstance(schema, list):
+        return [without_date_formats(v) for v in schema]
+    return schema
+
+
+class EAccountingSink(BatchSink):
+    MAX_SIZE_DEFAULT = 1000
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: dict,
+        key_properties: list[str] | None,
+    ) -> None:
+        self.spec = stream_spec(stream_name)  # unknown stream: a clear error at SCHEMA time
+        Draft7Validator.check_schema(schema)
+        self.record_validator: Draft7Validator | None = Draft7Validator(copy.deepcopy(schema))
+        super().__init__(target, stream_name, without_date_formats(schema), key_properties)
+        self.eaccounting: TargetEAccounting = target  # type: ignore[assignment]
+
+    def get_validator(self) -> None:
+        # The SDK's validator raises and stops the run; here a bad record is rejected instead,
+        # see ``mapping.validate_against_stream_schema``.
+        return None
+
+    def process_batch(self, context: dict) -> None:
+        records: list[dict[str, Any]] = context.get("records", [])
+        if not records:
+            return
+        if self.spec.invoice_streams:
+            # a payment waits for the invoices it may reference
+            self.eaccounting.drain_streams(self.spec.invoice_streams)
+        run = self.eaccounting.run
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for index, record in enumerate(records):
+            try:
+                key = run.writer.prepare_key(self.spec, record)
+            except RecordError:
+                key = f"\x00invalid-{index}"  # rejected with its message by ``write``
+            groups.setdefault(key, []).append(record)
+        futures: list[Future[None]] = [run.executor.submit(self._write_group, g) for g in groups.values()]
+        try:
+            for future in futures:
+                future.result()
+        finally:
+            run.outcomes.flush()
+
+    def _write_group(self, records: Sequence[Mapping[str, Any]]) -> None:
+        writer = self.eaccounting.run.writer
+        for record in records:
+            writer.write(self.spec, record, self.record_validator)

@@ -1,0 +1,171 @@
+"""target-eaccounting: the Singer target class, its settings and the CLI entry point."""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+from typing import Any
+
+import click
+from singer_sdk import Target
+from singer_sdk import typing as th
+
+from eaccounting_api.errors import ReauthorizationRequired
+from target_eaccounting.errors import TooManyFailedRecordsError
+from target_eaccounting.rejects import replay_messages
+from target_eaccounting.run import DEFAULT_LEDGER, DEFAULT_PLAN, DEFAULT_REJECTS, RunContext
+from target_eaccounting.sinks import EAccountingSink
+from target_eaccounting.streams import STREAMS, stream_spec
+
+_STREAM_NAMES = ", ".join(sorted(STREAMS))
+
+
+class TargetEAccounting(Target):
+    """Writes customers, suppliers, articles, invoices, drafts, payments and vouchers to eAccounting."""
+
+    name = "target-eaccounting"
+    default_sink_class = EAccountingSink
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("client_id", th.StringType, required=True, description="OAuth client id."),
+        th.Property("client_secret", th.StringType, required=True, secret=True, description="OAuth secret."),
+        th.Property(
+            "refresh_token",
+            th.StringType,
+            secret=True,
+            description="Seed refresh token (used once; rotated tokens live in token_store_path).",
+        ),
+        th.Property(
+            "token_store_path",
+            th.StringType,
+            description="Token store file shared with tap-eaccounting (same grant → same file).",
+        ),
+        th.Property("api_url", th.StringType, default="https://eaccountingapi.vismaonline.com/v2"),
+        th.Property("identity_url", th.StringType, default="https://identity.vismaonline.com"),
+        th.Property("ledger_path", th.StringType, default=DEFAULT_LEDGER, description="SQLite write ledger."),
+        th.Property("reject_path", th.StringType, default=DEFAULT_REJECTS, description="Reject JSONL file."),
+        th.Property("plan_path", th.StringType, default=DEFAULT_PLAN, description="Dry-run plan (JSONL)."),
+        th.Property(
+            "max_failed_records",
+            th.IntegerType,
+            default=0,
+            description="Rejected records tolerated; above it the run exits non-zero (after flushing).",
+        ),
+        th.Property(
+            "dry_run",
+            th.BooleanType,
+            default=False,
+            description="Validate everything and write the plan to plan_path without any write request.",
+        ),
+        th.Property("max_concurrency", th.IntegerType, default=4, description="Writes in flight."),
+        th.Property(
+            "rate_limit_per_minute",
+            th.IntegerType,
+            default=600,
+            description="Client-side budget per endpoint (Visma documents 600/min).",
+        ),
+        th.Property(
+            "external_key_properties",
+            th.ObjectType(additional_properties=th.StringType),
+            description="Per stream, the source field holding the record's external key. Default: a hash "
+            "of the record (master data: its number).",
+        ),
+        th.Property(
+            "reference_fields",
+            th.ObjectType(additional_properties=th.StringType),
+            description="Per stream, the API field that carries the external key on the created object "
+            "(default YourReference for invoices and drafts, Reference for payments).",
+        ),
+        th.Property(
+            "convert_drafts", th.BooleanType, default=False, description="Convert drafts to invoices."
+        ),
+        th.Property(
+            "inject_fiscal_year_id",
+            th.BooleanType,
+            default=True,
+            description="Send FiscalYearId (the year of the document's own date) on invoices and payments.",
+        ),
+        th.Property("max_write_attempts", th.IntegerType, default=3, description="POSTs per record at most."),
+        th.Property("request_timeout", th.NumberType, default=60, description="Seconds per request."),
+        th.Property("user_agent", th.StringType, default="target-eaccounting/0.1"),
+    ).to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Sinks drain one after another (a payment sink drains the invoice sinks first);
+        # the concurrency is inside each batch, bounded by max_concurrency.
+        self.max_parallelism = 1
+        self._run: RunContext | None = None
+        self._run_lock = threading.Lock()
+
+    def get_sink_class(self, stream_name: str) -> type[EAccountingSink]:
+        stream_spec(stream_name)  # raises UnknownStreamError for a stream no API object matches
+        return EAccountingSink
+
+    @property
+    def run(self) -> RunContext:
+        with self._run_lock:
+            if self._run is None:
+                from tap_eaccounting.auth import build_client
+
+                config = dict(self.config)
+                client = build_client(config, max_concurrency=int(config.get("max_concurrency") or 4))
+                self._run = RunContext(config, self.logger, client)
+            return self._run
+
+    def drain_streams(self, names: tuple[str, ...]) -> None:
+        for name in names:
+            if self.sink_exists(name):
+                self.drain_one(self.get_sink(name))
+
+    def process_endofpipe(self) -> None:
+        super().process_endofpipe()
+        if self._run is None:
+            self.logger.info("target-eaccounting summary: created=0 updated=0 skipped=0 rejected=0")
+            return
+        outcomes = self._run.outcomes
+        self._run.close()
+        self.logger.info(outcomes.summary())
+        rejected = outcomes.counts["rejected"]
+        if rejected and outcomes.dry_run:
+            self.logger.warning(
+                "dry run: %d record(s) would be rejected, see %s", rejected, self.config.get("plan_path")
+            )
+        if not outcomes.dry_run and rejected > int(self.config.get("max_failed_records") or 0):
+            raise TooManyFailedRecordsError(
+                f"{rejected} record(s) rejected, more than max_failed_records="
+                f"{int(self.config.get('max_failed_records') or 0)}; see {outcomes.rejects.path}, fix the "
+                f"records and run `target-eaccounting --config CONFIG --replay {outcomes.rejects.path}`"
+            )
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        command.params.append(
+            click.Option(
+                ["--replay", "replay"],
+                type=click.Path(exists=True, dir_okay=False),
+                default=None,
+                help="Replay the records of a reject file (JSONL) instead of reading standard input.",
+            )
+        )
+        return command
+
+    @classmethod
+    def invoke(cls, *, replay: str | None = None, **kwargs: Any) -> None:
+        if replay:
+            kwargs["file_input"] = io.StringIO("".join(m + "\n" for m in replay_messages(replay)))
+        try:
+            super().invoke(**kwargs)
+        except ReauthorizationRequired as exc:
+            cls.logger.error("%s", exc)
+            sys.exit(exc.exit_code)
+        except TooManyFailedRecordsError as exc:
+            cls.logger.error("%s", exc)
+            sys.exit(3)
+
+
+cli = TargetEAccounting.cli
+
+__all__ = ["TargetEAccounting", "cli"]

@@ -1,0 +1,61 @@
+"""Shared fixtures: a running eaccounting-sandbox, and the suite-wide response-conformance check.
+
+Every ``SandboxServer`` started in the test process validates each /v2 JSON body it sends against the
+spec (list envelopes and items, single objects, and error bodies against ``CommonExtendedBadRequest``);
+each distinct item is validated once by a hash of its bytes. A body that does not validate fails the
+fixture that owns the server at teardown, and the session guard below fails the run for servers that
+tests started themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from eaccounting_sandbox import server as sandbox_server
+from eaccounting_sandbox.server import SandboxServer
+
+SANDBOX_SEED = 1
+
+
+def _report(failures: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"  {f['sandbox']} {f['where']}: {f['schema']} /{f['instance_path']}: {f['message']}"
+        for f in failures
+    )
+
+
+def _served(owner: str) -> Iterator[SandboxServer]:
+    start = len(sandbox_server.CONFORMANCE_FAILURES)
+    with SandboxServer(seed=SANDBOX_SEED) as server:
+        yield server
+    # stop() moved this server's failures into CONFORMANCE_FAILURES: claim them for this owner.
+    failures = sandbox_server.CONFORMANCE_FAILURES[start:]
+    del sandbox_server.CONFORMANCE_FAILURES[start:]
+    if failures:
+        pytest.fail(
+            f"{owner}: {len(failures)} sandbox response(s) do not match the spec:\n{_report(failures)}"
+        )
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    """One sandbox per test process (per xdist worker). Restore any switch or fault you change,
+    or use ``fresh_sandbox``."""
+    yield from _served("session sandbox")
+
+
+@pytest.fixture
+def fresh_sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
+    """A private sandbox for tests that change switches, faults, tokens or data."""
+    yield from _served(request.node.nodeid)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sandbox_conformance_guard() -> Iterator[None]:
+    yield
+    failures: list[dict[str, Any]] = sandbox_server.CONFORMANCE_FAILURES
+    if failures:
+        pytest.fail(f"{len(failures)} sandbox response(s) did not match the spec:\n{_report(failures)}")
