@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import requests
@@ -117,8 +117,9 @@ class EAccountingClient:
         url = self.url(path)
         key = self.limiter.key(method, path)
 
-        def send(token: str) -> requests.Response:
-            self.limiter.acquire(key)
+        def send(token_for: Callable[[], str]) -> tuple[str, requests.Response]:
+            self.limiter.acquire(key)  # may block; take the token after, so it is as fresh as can be
+            token = token_for()
             self._count("requests")
             started = time.perf_counter()
             response = self.session.request(
@@ -136,16 +137,15 @@ class EAccountingClient:
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
             )
-            return response
+            return token, response
 
         def exchange() -> requests.Response:
-            token = self.tokens.access_token()
-            response = send(token)
+            token, response = send(self.tokens.access_token)
             if response.status_code == 401:
                 # The token may have been revoked or expired early: refresh once and re-send. A 401
                 # means the request was refused, so this is safe even for writes.
                 response.close()
-                response = send(self.tokens.on_unauthorized(token))
+                _, response = send(lambda: self.tokens.on_unauthorized(token))
                 if response.status_code == 401:
                     refused = error_from_response(response, client_id=self.client_id)
                     raise ReauthorizationRequired(

@@ -58,7 +58,7 @@ class Ctx:
 
     def __init__(self, company: Company, seed: int, scale: float, prof: CountryProfile, today: date) -> None:
         self.company = company
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - seeded demo data, not cryptography
         self.scale = scale
         self.profile = prof
         self.today = today
@@ -101,7 +101,7 @@ def generate_company(
     company_id: str, seed: int, scale: float = 1.0, country: str = "NO", today: date | None = None
 ) -> Company:
     """Build the demo company (see the module docstring)."""
-    from eaccounting_sandbox import demo_other, demo_purchase, demo_sales
+    from eaccounting_sandbox import demo_documents, demo_other, demo_purchase, demo_reference, demo_sales
 
     prof = profile(country)
     today = today or datetime.now(UTC).date()
@@ -115,9 +115,10 @@ def generate_company(
     gc.disable()
     try:
         _ledger(ctx)
-        demo_other.reference_data(ctx)
+        demo_reference.reference_data(ctx)
         demo_sales.generate(ctx)
         demo_purchase.generate(ctx)
+        demo_documents.generate(ctx)
         demo_other.generate(ctx)
     finally:
         if was_enabled:

@@ -24,7 +24,7 @@ def _types(prop: dict[str, Any]) -> list[str]:
     return [raw] if isinstance(raw, str) else list(raw)
 
 
-def default_for(prop: dict[str, Any]) -> Any:
+def default_for(prop: dict[str, Any]) -> Any:  # noqa: PLR0911 - one return per JSON type reads clearest
     """The value a freshly created object holds for ``prop`` when nobody set it."""
     if "$ref" in prop:
         return skeleton(spec.ref_name(prop["$ref"]))

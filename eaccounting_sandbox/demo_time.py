@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 STAMP_LEN = len("2024-01-01T00:00:00.0000000Z")
 _DATE_TIME_RE = re.compile(
@@ -69,6 +70,12 @@ def instant_key(value: str) -> str | None:
     """
     if len(value) == STAMP_LEN and value[-1] == "Z" and value[10] == "T":
         return value
+    return _slow_instant_key(value)
+
+
+@lru_cache(maxsize=65536)
+def _slow_instant_key(value: str) -> str | None:
+    # Dates such as DueDate repeat across records (a few thousand distinct days), so a cache pays.
     moment = parse_instant(value)
     return None if moment is None else stamp(moment)
 

@@ -4,6 +4,7 @@ A fault spec (every key optional)::
 
     {"latency_ms": 20, "jitter_ms": 10,          # every matching request waits fixed + uniform jitter
      "error_rate": 0.1, "error_statuses": [500, 502, 503],
+     "rate_limit_rate": 0.0, "rate_limit_seconds": 1,   # 429 ErrorCode 4010 "Try again in N seconds."
      "reset_rate": 0.0,                          # TCP reset before any response byte
      "truncate_rate": 0.0,                       # 200 with a cut-off JSON body (Content-Length matches)
      "slow_rate": 0.0, "slow_seconds": 30,       # answer only after slow_seconds (beyond a client timeout)
@@ -25,7 +26,7 @@ import random
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-KINDS = ("reset", "error", "slow", "truncate", "lost_response")
+KINDS = ("reset", "error", "rate_limited", "slow", "truncate", "lost_response")
 DEFAULT_PATHS = ("/v2",)
 
 
@@ -44,6 +45,8 @@ class FaultSpec:
     jitter_ms: float = 0.0
     error_rate: float = 0.0
     error_statuses: list[int] = field(default_factory=lambda: [500, 502, 503])
+    rate_limit_rate: float = 0.0
+    rate_limit_seconds: int = 1
     reset_rate: float = 0.0
     truncate_rate: float = 0.0
     slow_rate: float = 0.0
@@ -71,7 +74,15 @@ class FaultSpec:
             if not isinstance(churn, dict) or "company" not in churn:
                 raise ValueError('churn needs {"company": ..., "creates"/"updates"/"deletes": N}')
             spec.churn = ChurnSpec(**churn)
-        for name in ("error_rate", "reset_rate", "truncate_rate", "slow_rate", "lost_response_rate"):
+        rates = (
+            "error_rate",
+            "rate_limit_rate",
+            "reset_rate",
+            "truncate_rate",
+            "slow_rate",
+            "lost_response_rate",
+        )
+        for name in rates:
             rate = getattr(spec, name)
             if not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
                 raise ValueError(f"fault option {name} must be a number between 0 and 1, got {rate!r}")
@@ -142,6 +153,7 @@ class FaultInjector:
         rates = {
             "reset": spec.reset_rate,
             "error": spec.error_rate,
+            "rate_limited": spec.rate_limit_rate,
             "slow": spec.slow_rate,
             "truncate": spec.truncate_rate if method == "GET" else 0.0,
             "lost_response": spec.lost_response_rate if method != "GET" else 0.0,

@@ -17,6 +17,14 @@ from eaccounting_sandbox.errors import RATE_LIMITED, ApiError
 WINDOW_SECONDS = 60.0
 
 
+def quota_exceeded(limit: int, wait_seconds: int) -> ApiError:
+    """The live API's 429 (developer.vismaonline.com/docs/rate-limits)."""
+    message = (
+        f"API calls quota exceeded! maximum admitted {limit} per Minute. Try again in {wait_seconds} seconds."
+    )
+    return ApiError(429, RATE_LIMITED, message)
+
+
 class RateLimiter:
     def __init__(self, per_minute: Callable[[], int], clock: Callable[[], float] = time.monotonic) -> None:
         self._per_minute = per_minute
@@ -35,10 +43,7 @@ class RateLimiter:
         if len(hits) >= limit:
             # Rejected requests do not count; the oldest hit leaving the window frees a slot.
             wait = max(1, math.ceil(hits[len(hits) - limit] + WINDOW_SECONDS - now))
-            message = (
-                f"API calls quota exceeded! maximum admitted {limit} per Minute. Try again in {wait} seconds."
-            )
-            raise ApiError(429, RATE_LIMITED, message)
+            raise quota_exceeded(limit, wait)
         hits.append(now)
 
     def reset(self) -> None:

@@ -104,7 +104,7 @@ class Company:
         self.payments: dict[str, list[Record]] = {}
         self.counters: dict[str, int] = {}
         self.base_currency = "NOK"
-        self.rng = random.Random(seed * 7919 + 17)
+        self.rng = random.Random(seed * 7919 + 17)  # noqa: S311 - seeded churn, not cryptography
         self._version = 0
 
     # -- bookkeeping ------------------------------------------------------------------------------
@@ -207,7 +207,9 @@ class Company:
         from eaccounting_sandbox import writes
 
         with self.lock:
-            return writes.dispatch(self, method.upper(), path, dict(path_params), dict(query), body)
+            return writes.dispatch(
+                self, method.upper(), path, params=dict(path_params), query=dict(query), body=body
+            )
 
     def churn(
         self,
@@ -221,7 +223,14 @@ class Company:
         from eaccounting_sandbox import store_churn
 
         with self.lock:
-            return store_churn.churn(self, rng or self.rng, creates, updates, deletes, collections)
+            return store_churn.churn(
+                self,
+                rng or self.rng,
+                creates=creates,
+                updates=updates,
+                deletes=deletes,
+                collections=collections,
+            )
 
 
 ListHandler = Callable[[Company, Mapping[str, str], Mapping[str, str]], list[Record]]

@@ -9,6 +9,7 @@ from typing import Any
 
 from eaccounting_api import spec
 from eaccounting_sandbox import errors
+from eaccounting_sandbox.demo_country import profile
 from eaccounting_sandbox.demo_schema import build
 from eaccounting_sandbox.demo_time import instant_key, parse_day
 from eaccounting_sandbox.errors import ApiError
@@ -70,7 +71,8 @@ def _accounts_by_year(company: Company, params: Mapping[str, str], _q: Mapping[s
 def _vouchers_by_year(company: Company, params: Mapping[str, str], _q: Mapping[str, str]) -> list[Record]:
     year = company.fiscal_year(_uuid(params.get("fiscalyearId"), "Fiscal year"))
     start, end = parse_day(year["StartDate"]), parse_day(year["EndDate"])
-    assert start is not None and end is not None
+    if start is None or end is None:
+        raise errors.not_found(f"Fiscal year {year['Id']} has no valid dates.")
     result = []
     for voucher in company.collection("vouchers").items:
         day = parse_day(voucher["VoucherDate"])
@@ -169,15 +171,19 @@ def _account_balances(company: Company, params: Mapping[str, str], _q: Mapping[s
 def account_balances(company: Company, day: date) -> list[Record]:
     """Balances at ``day`` in its fiscal year: opening balances (first year) plus vouchers up to ``day``.
 
-    Earlier years' results are carried into later years through the vouchers themselves (every
-    voucher of every year up to ``day`` counts for balance-sheet accounts; result accounts, 3000 and
-    up, restart each fiscal year), which is how a ledger's balance report reads.
+    Balance-sheet accounts accumulate over every year up to ``day``; result accounts (account types 3
+    and up: revenue, costs, financial items) restart each fiscal year, and earlier years' results are
+    carried into the equity account, so the balances always sum to zero.
     """
     year = company.fiscal_year_for(day)
     if year is None:
         raise ApiError(400, errors.FISCAL_YEAR_DOES_NOT_EXIST, f"No fiscal year contains {day}.", [])
     year_start = parse_day(year["StartDate"])
     assert year_start is not None
+    equity = profile(company.country).equity
+    accounts = {
+        int(a["Number"]): a for a in company.collection("accounts").items if a["FiscalYearId"] == year["Id"]
+    }
     totals: dict[int, float] = {}
     for opening in company.collection("fiscalyears/openingbalances").items:
         totals[opening["Number"]] = totals.get(opening["Number"], 0.0) + opening["Balance"]
@@ -187,12 +193,10 @@ def account_balances(company: Company, day: date) -> list[Record]:
             continue
         for row in voucher["Rows"]:
             number = row["AccountNumber"]
-            if number >= 3000 and vday < year_start:
-                continue
+            account = accounts.get(number)
+            if vday < year_start and (account["Type"] >= 3 if account else number >= 3000):
+                number = equity
             totals[number] = totals.get(number, 0.0) + row["DebitAmount"] - row["CreditAmount"]
-    accounts = {
-        int(a["Number"]): a for a in company.collection("accounts").items if a["FiscalYearId"] == year["Id"]
-    }
     result = []
     for number in sorted(totals):
         account = accounts.get(number)
@@ -230,7 +234,9 @@ LIST_HANDLERS: dict[str, ListHandler] = {
 }
 
 
-def parent_params(company: Company, endpoint_path: str) -> list[dict[str, str]]:
+def parent_params(  # noqa: PLR0911 - one return per parametrized endpoint
+    company: Company, endpoint_path: str
+) -> list[dict[str, str]]:
     if endpoint_path in ("/accounts/{fiscalyearId}", "/vouchers/{fiscalyearId}"):
         return [{"fiscalyearId": y["Id"]} for y in company.fiscal_years()]
     if endpoint_path.startswith("/banktransactions/"):
@@ -282,13 +288,18 @@ def get_record(company: Company, path: str, params: Mapping[str, str]) -> Record
         coll = company.collections.get(name)
         if coll is None or len(keys) != 1 or not coll.keyed:
             raise errors.not_found(f"GET {path} is not emulated.")
-        found = coll.get(str(params.get(keys[0], "")).lower())
+        # The spec's parameter names do not always match the template's case ({articlelabelid} vs
+        # articleLabelId), so a single path parameter is taken whatever it is called.
+        raw = params.get(keys[0]) or (next(iter(params.values())) if len(params) == 1 else "")
+        found = coll.get(str(raw).lower())
     if found is None:
         raise errors.not_found(f"{path} {dict(params)} was not found.")
     return found
 
 
-def _get_special(company: Company, path: str, params: Mapping[str, str]) -> Record | None:
+def _get_special(  # noqa: PLR0911 - one branch per GET path whose key is not a plain Id
+    company: Company, path: str, params: Mapping[str, str]
+) -> Record | None:
     if path == "/accounts/{fiscalyearId}/{accountNumber}":
         year = company.fiscal_year(_uuid(params.get("fiscalyearId"), "Fiscal year"))
         return _find(

@@ -19,6 +19,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from eaccounting_sandbox.errors import ApiError
 from eaccounting_sandbox.faults import Decision
+from eaccounting_sandbox.ratelimit import quota_exceeded
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -92,6 +93,12 @@ class FaultLayer:
         if kind == "error":
             await self._send_error(decision.status, scope, receive, send)
             return str(decision.status)
+        if kind == "rate_limited":
+            seconds = self.sandbox.faults.spec.rate_limit_seconds
+            limit = self.sandbox.config.rate_limit_per_minute or 600
+            response = self.sandbox.error_response(quota_exceeded(limit, seconds), scope["path"])
+            await response(scope, receive, send)
+            return "429"
         if kind == "slow":
             await asyncio.sleep(self.sandbox.faults.spec.slow_seconds)
         if kind == "lost_response":

@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import itertools
 import json
-import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -23,8 +22,6 @@ from typing import Any
 from eaccounting_api import spec
 from eaccounting_api.errors import EAccountingError, ReauthorizationRequired
 from tap_eaccounting.auth import build_token_manager
-
-log = logging.getLogger(__name__)
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 REAUTH_EXIT_CODE = ReauthorizationRequired.exit_code
@@ -117,7 +114,7 @@ def exit_on_reauthorization() -> Iterator[None]:
     try:
         yield
     except ReauthorizationRequired as exc:
-        log.error("%s", exc)
+        # One message, on stderr, where Meltano and cron capture it; not also logged (no duplicates).
         print(f"ERROR: {exc}", file=sys.stderr)
         raise SystemExit(REAUTH_EXIT_CODE) from None
 
@@ -144,9 +141,9 @@ def main(argv: Sequence[str] | None = None, stream_scopes: Mapping[str, Sequence
     status = sub.add_parser("status", help="show token health (no secrets)")
     status.add_argument("--verify", action="store_true", help="also obtain a working access token")
     args = parser.parse_args(argv)
-    config = _load_config(args.config)
     with exit_on_reauthorization():
         try:
+            config = _load_config(args.config)
             if args.command == "url":
                 print(
                     auth_url(
@@ -164,7 +161,7 @@ def main(argv: Sequence[str] | None = None, stream_scopes: Mapping[str, Sequence
                 print(format_status(auth_status(config, verify=args.verify)))
         except ReauthorizationRequired:
             raise
-        except (EAccountingError, ValueError) as exc:
+        except (EAccountingError, ValueError, OSError) as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
             return 1
     return 0

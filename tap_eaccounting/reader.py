@@ -35,6 +35,7 @@ guarantee degrades to what page-index pagination gives.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Iterator
@@ -225,8 +226,7 @@ class Reader:
                 page = futures.pop(number).result()
                 if page.total_results != first.total_results or page.total_pages != first.total_pages:
                     self.stats.churn = True
-                if page.total_pages > total:
-                    total = page.total_pages  # rows were added: read the new pages too
+                total = max(total, page.total_pages)  # rows were added: read the new pages too
                 fill()
                 self._progress(q, number, total)
                 yield from self._emit(page, q, bounds, keep)
@@ -235,7 +235,9 @@ class Reader:
             for pending in futures.values():
                 pending.cancel()
 
-    def _keyset(self, q: ListQuery, size: int, since: str | None, where: str | None, keys: tuple[str, ...]) -> Iterator[Record]:
+    def _keyset(
+        self, q: ListQuery, size: int, since: str | None, where: str | None, keys: tuple[str, ...]
+    ) -> Iterator[Record]:
         """Sequential keyset pagination over ``where`` ordered by ``keys`` (churn cannot skip a row)."""
         cursor: tuple[Any, ...] | None = None
         more = True
@@ -271,14 +273,16 @@ class Reader:
                 self.stats.churn = True  # created or modified while the bulk was read
             yield record
 
-    def _gaps(self, q: ListQuery, size: int, bounds: list[tuple[tuple[Any, ...], tuple[Any, ...]] | None]) -> Iterator[Record]:
+    def _gaps(
+        self, q: ListQuery, size: int, bounds: list[tuple[tuple[Any, ...], tuple[Any, ...]] | None]
+    ) -> Iterator[Record]:
         keys = q.order_keys
         edges = [b for b in bounds if b is not None]
         if not keys or any(v is None for b in edges for part in b for v in part):
             self.logger.warning("%s: no usable key to check for rows hidden by churn", q.label)
             return
         ranges: list[str] = []
-        for (_, last), (nxt, _) in zip(edges, edges[1:], strict=False):
+        for (_, last), (nxt, _) in itertools.pairwise(edges):
             ranges.append(paging.conjunction(paging.after(keys, last), paging.before(keys, nxt)) or "")
         if edges:
             ranges.append(paging.after(keys, edges[-1][1]))
@@ -289,11 +293,14 @@ class Reader:
                 self.stats.gap_records += 1
                 yield record
         if self.stats.gap_records:
-            self.logger.info("%s: %d row(s) recovered between pages after churn", q.label, self.stats.gap_records)
+            self.logger.info(
+                "%s: %d row(s) recovered between pages after churn", q.label, self.stats.gap_records
+            )
 
     def _client_filter(self, q: ListQuery) -> Any:
         rk = q.replication_key
-        assert rk is not None and q.since is not None
+        assert rk is not None
+        assert q.since is not None
         since = paging.parse_instant(q.since)
 
         def keep(record: Record) -> bool:

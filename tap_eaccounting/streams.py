@@ -111,7 +111,7 @@ vat_reports                      | /vatreports                                  
 voucher_drafts                   | /voucherdrafts                                | Id                              | ModifiedUtc | accounting | -                 | -                |
 all_vouchers                     | /vouchers                                     | Id                              | ModifiedUtc | accounting | -                 | -                |
 vouchers                         | /vouchers/{fiscalyearId}                      | Id                              | ModifiedUtc | accounting | fiscal_years      | FiscalYearId     |
-voucher_over_under_payments      | /voucherwithoverunderpayment/{voucherId}      | VoucherId,CustomerId,SupplierId | -           | accounting | all_vouchers      | VoucherId        |
+voucher_over_under_payments      | /voucherwithoverunderpayment/{voucherId}      | VoucherId                       | -           | accounting | all_vouchers      | VoucherId        |
 webshop_orders                   | /webshoporders                                | Id                              | -           | sales      | -                 | -                |
 """  # noqa: E501
 

@@ -28,9 +28,21 @@ SDC_PREFIX = "_sdc_"
 KEY_HASH_CHARS = 32
 
 
+def plain(value: Any) -> Any:
+    """JSON-native values: the SDK parses JSON floats as ``Decimal``; the API and the reject file get
+    plain numbers again."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
 def clean_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The record without Singer metadata columns."""
-    return {k: v for k, v in record.items() if not k.startswith(SDC_PREFIX)}
+    """The record without Singer metadata columns, with plain JSON numbers."""
+    return {k: plain(v) for k, v in record.items() if not k.startswith(SDC_PREFIX)}
 
 
 def canonical_json(value: Any) -> str:

@@ -38,14 +38,11 @@ class Outcomes:
         self.counts = dict.fromkeys(ACTIONS, 0)
         self._lock = threading.Lock()
         self._plan: IO[str] | None = None
+        self.dry_run = plan_path is not None
         if plan_path is not None:
             Path(plan_path).parent.mkdir(parents=True, exist_ok=True)
             # kept open for the whole run and closed in close()
             self._plan = Path(plan_path).open("w", encoding="utf-8")  # noqa: SIM115
-
-    @property
-    def dry_run(self) -> bool:
-        return self._plan is not None
 
     def record(
         self, action: str, stream: str, key: str | None, object_id: str | None = None, detail: str = ""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from target_eaccounting.errors import RecordError
+from target_eaccounting.mapping import plain
 
 API_FIELDS = ("http_status", "ErrorId", "ErrorCode", "DeveloperErrorMessage", "Errors")
 
@@ -35,7 +36,7 @@ def reject_line(
         line[name] = error.api.get(name)
     line["client_id"] = client_id
     line["rejected_utc"] = dt.datetime.now(dt.UTC).isoformat()
-    line["record"] = dict(record)
+    line["record"] = plain(record)
     return line
 
 

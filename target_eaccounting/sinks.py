@@ -81,8 +81,12 @@ class EAccountingSink(BatchSink):
         try:
             for future in futures:
                 future.result()
-        finally:
-            run.outcomes.flush()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            self.eaccounting.abort()
+            raise
+        run.outcomes.flush()
 
     def _write_group(self, records: Sequence[Mapping[str, Any]]) -> None:
         writer = self.eaccounting.run.writer

@@ -98,6 +98,7 @@ class TargetEAccounting(Target):
         self.max_parallelism = 1
         self._run: RunContext | None = None
         self._run_lock = threading.Lock()
+        self._closed = False
 
     def get_sink_class(self, stream_name: str) -> type[EAccountingSink]:
         stream_spec(stream_name)  # raises UnknownStreamError for a stream no API object matches
@@ -119,14 +120,25 @@ class TargetEAccounting(Target):
             if self.sink_exists(name):
                 self.drain_one(self.get_sink(name))
 
+    def abort(self) -> None:
+        """A run stopped by an error (e.g. the grant needs re-authorization) still flushes the reject
+        file and the ledger, and still ends with its summary line."""
+        if self._run is not None and not self._closed:
+            self._close_run()
+
+    def _close_run(self) -> None:
+        assert self._run is not None
+        self._closed = True
+        self._run.close()
+        self.logger.info(self._run.outcomes.summary())
+
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
         if self._run is None:
             self.logger.info("target-eaccounting summary: created=0 updated=0 skipped=0 rejected=0")
             return
         outcomes = self._run.outcomes
-        self._run.close()
-        self.logger.info(outcomes.summary())
+        self._close_run()
         rejected = outcomes.counts["rejected"]
         if rejected and outcomes.dry_run:
             self.logger.warning(

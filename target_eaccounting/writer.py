@@ -11,6 +11,7 @@ the ledger entry left ``pending``, so any later run looks it up before writing.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from eaccounting_api.errors import (
     ReauthorizationRequired,
 )
 from target_eaccounting import mapping
-from target_eaccounting.api import Api, api_error, quote
+from target_eaccounting.api import Api, api_error
 from target_eaccounting.errors import RecordError, Undecidable
 from target_eaccounting.fiscal import FiscalYear, FiscalYears
 from target_eaccounting.ledger import PENDING, Entry, Ledger
@@ -33,7 +34,6 @@ from target_eaccounting.references import PLANNED, References
 from target_eaccounting.streams import DOCUMENT, MASTER, PAYMENT, VOUCHER, StreamSpec
 
 _MASTER_KIND = {"customers": "customer", "suppliers": "supplier", "articles": "article"}
-DRAFTS = "customer_invoice_drafts"
 
 
 @dataclass
@@ -72,6 +72,8 @@ class Writer:
         self.outcomes = outcomes
         self.settings = settings
         self.logger = logger
+        self._warned: set[tuple[str, str]] = set()
+        self._warned_lock = threading.Lock()
 
     # --- entry point -----------------------------------------------------------------------------
 
@@ -80,9 +82,10 @@ class Writer:
 
     def write(self, spec: StreamSpec, record: Mapping[str, Any], validator: Draft7Validator | None) -> None:
         """Write one record; every failure ends in the reject file, never in an exception."""
-        from target_eaccounting import payments
+        from target_eaccounting import documents, payments
 
         rec = mapping.clean_record(record)
+        self._warn_unknown_fields(spec, rec)
         key: str | None = None
         try:
             key = mapping.external_key(rec, self.settings.key_field(spec))
@@ -90,7 +93,7 @@ class Writer:
             if spec.kind == MASTER:
                 self.write_master(spec, rec, key)
             elif spec.kind == DOCUMENT:
-                self.write_document(spec, rec, key)
+                documents.write_document(self, spec, rec, key)
             elif spec.kind == PAYMENT:
                 payments.write_payment(self, spec, rec, key)
             elif spec.kind == VOUCHER:
@@ -101,6 +104,20 @@ class Writer:
             raise
         except EAccountingError as exc:
             self.outcomes.reject(spec.name, key, record, api_error(exc, "request failed"))
+
+    def _warn_unknown_fields(self, spec: StreamSpec, rec: Mapping[str, Any]) -> None:
+        """Fields the API does not take are dropped, and said so once per stream and field."""
+        key_field = self.settings.key_field(spec)
+        for name in mapping.unknown_fields(spec.schema, rec):
+            if name == key_field or (spec.name, name) in self._warned:
+                continue
+            with self._warned_lock:
+                if (spec.name, name) in self._warned:
+                    continue
+                self._warned.add((spec.name, name))
+            self.logger.warning(
+                "%s: field %s is not part of the API's %s; it is not sent", spec.name, name, spec.schema
+            )
 
     # --- helpers shared by all streams -----------------------------------------------------------
 
@@ -291,115 +308,3 @@ class Writer:
         except EAccountingError as exc:
             self.ledger.forget(spec.name, key, previous)
             raise api_error(exc, f"PUT {path} failed") from exc
-
-    # --- invoices and drafts ---------------------------------------------------------------------
-
-    def write_document(self, spec: StreamSpec, rec: dict[str, Any], key: str) -> None:
-        draft = spec.name == DRAFTS
-        digest = mapping.record_hash(rec)
-        entry = self.ledger.get(spec.name, key)
-        if entry is not None and entry.is_done and entry.object_id:
-            converted = entry.extra.get("invoice_id")
-            if entry.payload_hash == digest:
-                self.refs.remember("invoice_key", key, str(converted or entry.object_id))
-                if draft and self.settings.convert_drafts and not converted and not self.settings.dry_run:
-                    self._convert(spec, key, digest, entry.object_id, dict(entry.extra))
-                    self.outcomes.record(UPDATED, spec.name, key, entry.object_id, "converted")
-                    return
-                self.outcomes.record(SKIPPED, spec.name, key, entry.object_id, "already written")
-                return
-            if not draft or converted:
-                raise self.changed_after_write(spec, key, entry)
-        year = self.fiscal_year(spec, rec)
-        payload, ref_field, ref_value = mapping.map_invoice(
-            spec.schema,
-            rec,
-            self.refs.resolver(spec.name),
-            draft=draft,
-            reference_field=self.settings.reference_field(spec),
-            reference=key,
-        )
-        mapping.validate_payload(spec.schema, payload)
-        self.inject_fiscal_year(spec, payload, year)
-        if self.settings.dry_run:
-            self.refs.remember("invoice_key", key, PLANNED)
-            action = UPDATED if entry is not None and entry.is_done else CREATED
-            self.outcomes.record(action, spec.name, key, None, f"fiscal year {year.describe()}")
-            return
-        customer_id = str(payload["CustomerId"])
-        extra = {"reference_field": ref_field, "reference": ref_value, "customer_id": customer_id}
-        if entry is not None and entry.is_done and entry.object_id:  # a changed draft: update it
-            self.put(spec, key, digest, extra, entry, f"{spec.path}/{entry.object_id}", payload)
-            self.ledger.done(spec.name, key, entry.object_id, digest, extra)
-            self.outcomes.record(UPDATED, spec.name, key, entry.object_id)
-            return
-        object_id = self.create(
-            spec,
-            key,
-            digest,
-            extra,
-            entry,
-            post=lambda: str(self.api.post(spec.path, payload)["Id"]),
-            lookup=lambda: self.find_document(spec.name, spec.path, key, ref_field, ref_value, customer_id),
-        )
-        self.ledger.done(spec.name, key, object_id, digest, extra)
-        self.refs.remember("invoice_key", key, object_id)
-        if draft and self.settings.convert_drafts:
-            self._convert(spec, key, digest, object_id, extra)
-        self.outcomes.record(CREATED, spec.name, key, object_id)
-
-    def find_document(  # noqa: PLR0917 -- internal calls pass the write context positionally
-        self,
-        stream: str,
-        path: str,
-        key: str,
-        ref_field: str | None,
-        ref_value: str | None,
-        customer_id: str,
-        draft_id: str | None = None,
-    ) -> str | None:
-        """The object with ``ref_value`` in ``ref_field`` for this customer, not claimed by another key."""
-        if not ref_field or not ref_value:
-            raise Undecidable("no reference field is configured for this stream")
-        items = self.api.list(path, filter_=f"{ref_field} eq {quote(ref_value)}")
-        found = [
-            i
-            for i in items
-            if i.get(ref_field) == ref_value
-            and str(i.get("CustomerId")) == customer_id
-            and (draft_id is None or str(i.get("CreatedFromDraftId")) == draft_id)
-            and self.ledger.key_for_object(stream, str(i.get("Id"))) in (None, key)
-        ]
-        if len(found) > 1:
-            raise Undecidable(f"{len(found)} objects carry {ref_field} = {ref_value!r}")
-        return str(found[0]["Id"]) if found else None
-
-    def _convert(self, spec: StreamSpec, key: str, digest: str, draft_id: str, extra: dict[str, Any]) -> None:
-        ref_field, ref_value = extra.get("reference_field"), extra.get("reference")
-        customer_id = str(extra.get("customer_id"))
-        self.ledger.begin(spec.name, key, digest, {**extra, "converting": draft_id})
-
-        def lookup() -> str | None:
-            return self.find_document(
-                "customer_invoices", "/customerinvoices", key, ref_field, ref_value, customer_id, draft_id
-            )
-
-        invoice_id: str | None = None
-        try:
-            invoice_id = str(self.api.post(f"{spec.path}/{draft_id}/convert")["Id"])
-        except ReauthorizationRequired:
-            raise
-        except AmbiguousWriteError:
-            invoice_id = self.look(spec, key, lookup, f"converting draft {draft_id} had an ambiguous outcome")
-            if invoice_id is None:
-                self.ledger.done(spec.name, key, draft_id, digest, extra)
-                raise RecordError(
-                    "api_error",
-                    f"draft {draft_id} was created; converting it had an unclear outcome and no invoice "
-                    "was found, so it is still a draft. Replay converts it",
-                ) from None
-        except EAccountingError as exc:
-            self.ledger.done(spec.name, key, draft_id, digest, extra)
-            raise api_error(exc, f"draft {draft_id} was created, but converting it failed") from exc
-        self.ledger.done(spec.name, key, draft_id, digest, {**extra, "invoice_id": invoice_id})
-        self.refs.remember("invoice_key", key, invoice_id)

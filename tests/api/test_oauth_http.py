@@ -6,6 +6,7 @@ import json
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,9 +17,9 @@ from api_support import CLIENT_SECRET, MakeConfig
 
 from eaccounting_api.errors import ReauthorizationRequired
 from eaccounting_api.oauth import TokenManager
-from eaccounting_api.tokens import FileTokenStore
+from eaccounting_api.tokens import FileTokenStore, TokenSet
 from tap_eaccounting.auth import EAccountingAuthenticator, build_client, build_token_manager
-from tap_eaccounting.auth_cli import auth_exchange, auth_status, auth_url
+from tap_eaccounting.auth_cli import auth_exchange, auth_status, auth_url, main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -208,3 +209,45 @@ def test_sdk_authenticator_is_shared_and_authenticates(sandbox: Any, make_config
     stale = prepared.headers["Authorization"].removeprefix("Bearer ")
     retried = auth.handle_unauthorized(prepared)
     assert retried.headers["Authorization"] != f"Bearer {stale}"
+
+
+@pytest.mark.parametrize(("expires_in", "refreshes"), [(299, 1), (301, 0)])
+def test_refreshes_five_minutes_before_expiry(
+    sandbox: Any, make_config: MakeConfig, expires_in: int, refreshes: int
+) -> None:
+    config = make_config(sandbox)
+    minted = sandbox.mint_tokens("demo-no", ["ea:api", "offline_access", "ea:sales_readonly"])
+    store = FileTokenStore(config["token_store_path"])
+    expires_at = time.time() + expires_in
+    store.write(TokenSet(minted["access_token"], minted["refresh_token"], expires_at=expires_at))
+    manager = build_token_manager(config)
+    token = manager.access_token()
+    assert manager.refreshes == refreshes
+    assert (token == minted["access_token"]) == (refreshes == 0)
+
+
+def test_cli_url_and_status_print_no_secret(
+    sandbox: Any, make_config: MakeConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_config(sandbox)
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    scopes = {"customers": ("ea:sales", "ea:sales_readonly"), "attachments": ("ea:sales",)}
+    assert main(["--config", str(config_path), "url", "--stream", "customers"], scopes) == 0
+    url = capsys.readouterr().out.strip()
+    assert parse_qs(urlsplit(url).query)["scope"] == ["ea:api offline_access ea:sales_readonly"]
+    assert main(["--config", str(config_path), "url"], scopes) == 0
+    assert parse_qs(urlsplit(capsys.readouterr().out.strip()).query)["scope"] == [
+        "ea:api offline_access ea:sales"
+    ]
+    assert main(["--config", str(config_path), "url", "--stream", "nope"], scopes) == 1
+    assert "unknown stream(s) nope" in capsys.readouterr().err
+
+    assert main(["--config", str(config_path), "status", "--verify"], scopes) == 0
+    out = capsys.readouterr().out
+    stored = FileTokenStore(config["token_store_path"]).read()
+    assert stored is not None
+    assert "access_token_expires_in_seconds: " in out
+    assert "refreshes_since_authorization: 0" in out
+    for secret in (stored.access_token, stored.refresh_token, config["refresh_token"], CLIENT_SECRET):
+        assert secret not in out

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from domain_status import domain_ready
 
 from eaccounting_sandbox.server import SandboxServer
 
 needs_odata = pytest.mark.xfail(
-    importlib.util.find_spec("eaccounting_sandbox.odata") is None,
+    not domain_ready("odata"),
     reason="eaccounting_sandbox.odata (domain) not written yet",
     strict=False,
 )
@@ -204,7 +204,7 @@ def test_modified_since_utc_on_customerinvoices(sandbox: SandboxServer, auth: di
 
 
 @pytest.mark.xfail(
-    importlib.util.find_spec("eaccounting_sandbox.store_churn") is None,
+    not domain_ready("store_churn"),
     reason="churn (domain) not written yet",
     strict=False,
 )

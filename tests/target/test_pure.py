@@ -253,3 +253,12 @@ def test_reject_file_and_replay(tmp_path: Path) -> None:
 def test_sink_schema_keeps_dates_as_strings() -> None:
     schema = {"properties": {"D": {"type": "string", "format": "date-time"}, "E": {"format": "email"}}}
     assert without_date_formats(schema) == {"properties": {"D": {"type": "string"}, "E": {"format": "email"}}}
+
+
+def test_sdk_decimals_become_plain_json_numbers() -> None:
+    from decimal import Decimal
+
+    record = mapping.clean_record({"A": Decimal("100.0"), "B": [{"C": Decimal("0.1")}], "D": 3})
+    assert record == {"A": 100.0, "B": [{"C": 0.1}], "D": 3}
+    assert isinstance(record["A"], float)
+    assert json.loads(json.dumps(record)) == record

@@ -1,0 +1,102 @@
+"""Churn: records created, modified and deleted "now", as other users of a company would between pages.
+
+Used by ``/_admin/churn`` and the churn fault. Every touched record gets a fresh ``ModifiedUtc`` /
+``ChangedUtc`` (strictly later than any earlier stamp), so an incremental sync must pick it up; created
+records get a new ``Id`` and, where the resource has one, the next number. Records are replaced, never
+mutated in place (stored lists may be shared with a page being served).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from eaccounting_sandbox.store import Company, Record
+
+DEFAULT_COLLECTIONS = (
+    "customerinvoices",
+    "customers",
+    "articles",
+    "suppliers",
+    "supplierinvoices",
+    "projects",
+)
+NUMBERED = {
+    "customerinvoices": ("InvoiceNumber", "customerinvoice"),
+    "customers": ("CustomerNumber", None),
+    "suppliers": ("SupplierNumber", None),
+    "articles": ("Number", None),
+    "projects": ("Number", None),
+}
+EDITS = {"customers": "Note", "suppliers": "Note", "articles": "Note", "projects": "Notes"}
+
+
+def _fresh(company: Company, record: Record, *, created: bool) -> Record:
+    copy = dict(record)
+    now = company.clock.stamp()
+    for name in ("ModifiedUtc", "ChangedUtc"):
+        if name in copy:
+            copy[name] = now
+    if created and "CreatedUtc" in copy:
+        copy["CreatedUtc"] = now
+    return copy
+
+
+def _next_number(company: Company, collection: str, field: str, counter: str | None) -> Any:
+    if counter is not None:
+        return company.next_number(counter)
+    numbers = [
+        int(r[field]) for r in company.collection(collection).items if str(r.get(field) or "").isdigit()
+    ]
+    return str(max(numbers, default=0) + 1)
+
+
+def churn(
+    company: Company,
+    rng: random.Random,
+    *,
+    creates: int,
+    updates: int,
+    deletes: int,
+    collections: list[str] | None = None,
+) -> dict[str, Any]:
+    names = [n for n in (collections or DEFAULT_COLLECTIONS) if n in company.collections]
+    if not names:
+        raise ValueError(f"no churnable collections among {collections}")
+    result: dict[str, dict[str, list[str]]] = {
+        n: {"created": [], "updated": [], "deleted": []} for n in names
+    }
+    for _ in range(creates):
+        name = rng.choice(names)
+        coll = company.collection(name)
+        if not coll.items:
+            continue
+        record = _fresh(company, rng.choice(coll.items), created=True)
+        record["Id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        if name in NUMBERED:
+            field, counter = NUMBERED[name]
+            record[field] = _next_number(company, name, field, counter)
+        coll.add(record)
+        result[name]["created"].append(record["Id"])
+    for _ in range(updates):
+        name = rng.choice(names)
+        coll = company.collection(name)
+        if not coll.items:
+            continue
+        old = rng.choice(coll.items)
+        record = _fresh(company, old, created=False)
+        if name in EDITS:
+            record[EDITS[name]] = f"churned {record.get('ModifiedUtc') or record.get('ChangedUtc')}"
+        coll.replace(old, record)
+        result[name]["updated"].append(record["Id"])
+    for _ in range(deletes):
+        name = rng.choice(names)
+        coll = company.collection(name)
+        if not coll.items:
+            continue
+        victim = rng.choice(coll.items)["Id"]
+        coll.remove_ids({victim})
+        result[name]["deleted"].append(victim)
+    company.bump()
+    return {n: r for n, r in result.items() if any(r.values())}

@@ -1,0 +1,98 @@
+"""Incremental replication: resume from state, bookmark capped by the server's clock, 1 request when
+nothing changed, and the $filter fallback."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from eaccounting_sandbox.server import SandboxServer
+from tap_eaccounting import paging
+
+from .conftest import COMPANY, object_ids, run_tap, tap_config
+
+
+def _bookmark(state: dict, stream: str) -> str:
+    return str(state["bookmarks"][stream]["replication_key_value"])
+
+
+def test_resume_from_state_reads_only_changes(fresh_sandbox: SandboxServer, tmp_path: Path) -> None:
+    config = tap_config(fresh_sandbox, tmp_path, page_size=100)
+    first = run_tap(config, ["customer_invoices"])
+    assert sorted(first.ids("customer_invoices")) == sorted(object_ids(fresh_sandbox, "customerinvoices"))
+    state = first.state
+    assert "progress_markers" not in state["bookmarks"]["customer_invoices"]
+    bookmark = _bookmark(state, "customer_invoices")
+    # Never past page 1's ServerTimeUtc (minus the overlap), whatever the rows say.
+    server_time = paging.parse_instant(
+        first.tap.streams["customer_invoices"].reader.stats.first_server_time or ""
+    )
+    assert paging.parse_instant(bookmark) <= server_time - paging.TAIL_OVERLAP
+
+    changed = fresh_sandbox.admin(
+        "POST",
+        "churn",
+        {"company": COMPANY, "creates": 3, "updates": 5, "collections": ["customerinvoices"]},
+    )["customerinvoices"]
+    second = run_tap(config, ["customer_invoices"], state=state)
+    got = second.ids("customer_invoices")
+    assert set(changed["created"]) | set(changed["updated"]) <= got
+    assert len(second.records["customer_invoices"]) < 50  # only the changes (and rows at the bookmark)
+    assert second.requests("customer_invoices") == 1
+    assert paging.parse_instant(_bookmark(second.state, "customer_invoices")) >= paging.parse_instant(
+        bookmark
+    )
+
+    # Nothing changed since: one request per incremental stream.
+    third = run_tap(config, ["customer_invoices", "customers", "suppliers"], state=second.state)
+    for stream in ("customer_invoices", "customers", "suppliers"):
+        assert third.requests(stream) == 1, stream
+
+
+def test_partitioned_child_streams_keep_a_bookmark_per_fiscal_year(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    config = tap_config(sandbox, tmp_path)
+    run = run_tap(config, ["vouchers", "accounts"])
+    partitions = run.state["bookmarks"]["vouchers"]["partitions"]
+    years = {p["context"]["FiscalYearId"] for p in partitions}
+    assert len(years) == 3
+    assert all(p.get("replication_key_value") for p in partitions)
+    assert {r["FiscalYearId"] for r in run.records["vouchers"]} == years
+    again = run_tap(config, ["vouchers"], state=run.state)
+    assert len(again.records["vouchers"]) < len(run.records["vouchers"])
+
+
+def test_start_date_bounds_the_first_run(sandbox: SandboxServer, tmp_path: Path) -> None:
+    everything = run_tap(tap_config(sandbox, tmp_path), ["customer_invoices"]).records["customer_invoices"]
+    values = sorted(paging.parse_instant(r["ModifiedUtc"]) for r in everything)
+    middle = values[len(values) // 2]
+    config = tap_config(sandbox, tmp_path, start_date=paging.format_instant(middle))
+    records = run_tap(config, ["customer_invoices"]).records["customer_invoices"]
+    assert {r["Id"] for r in records} == {
+        r["Id"] for r in everything if paging.parse_instant(r["ModifiedUtc"]) >= middle
+    }
+
+
+def test_filter_rejected_falls_back_to_client_side_filtering(
+    sandbox: SandboxServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Make every $filter the tap sends one the server rejects (400 ErrorCode 6000), as a server
+    # without OData support would.
+    everything = run_tap(tap_config(sandbox, tmp_path), ["customers"]).records["customers"]
+    middle = sorted(r["ChangedUtc"] for r in everything)[len(everything) // 2]
+    original = paging.conjunction
+    monkeypatch.setattr(
+        paging, "conjunction", lambda *parts: (original(*parts) or "") + " bogus" if any(parts) else None
+    )
+    caplog.set_level(logging.WARNING)
+    config = tap_config(sandbox, tmp_path, start_date=middle)
+    records = run_tap(config, ["customers"]).records["customers"]
+    expected = {
+        r["Id"] for r in everything if paging.parse_instant(r["ChangedUtc"]) >= paging.parse_instant(middle)
+    }
+    assert {r["Id"] for r in records} == expected
+    warnings = [r for r in caplog.records if "rejected $filter" in r.getMessage()]
+    assert len(warnings) == 1
