@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -217,6 +217,7 @@ def _templates() -> tuple[tuple[re.Pattern[str], str, int], ...]:
     return tuple(found)
 
 
+@lru_cache(maxsize=4096)
 def spec_path(path: str) -> str | None:
     """The spec template for a concrete API path (``/v2`` prefix and query ignored), or None."""
     bare = urlsplit(path).path

@@ -36,6 +36,11 @@ class SandboxH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, exposing the connection's transport to the app (for resets)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # Without TCP_NODELAY, uvicorn's separate header and body writes meet the client's delayed
+            # ACK and every keep-alive request costs ~40 ms.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
         self.app_state = {**self.app_state, TRANSPORT_KEY: transport}
 

@@ -128,19 +128,24 @@ def _load_config(paths: Sequence[str]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None, stream_scopes: Mapping[str, Sequence[str]] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tap-eaccounting auth")
-    parser.add_argument("--config", action="append", required=True, help="config JSON (repeatable)")
+    parser.add_argument("--config", action="append", help="config JSON (repeatable)")
+    # --config is accepted after the subcommand too (`auth url --config c.json`, as messages say).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", action="append", default=argparse.SUPPRESS, help="config JSON")
     sub = parser.add_subparsers(dest="command", required=True)
-    url = sub.add_parser("url", help="print the authorize URL with the minimal scopes")
+    url = sub.add_parser("url", parents=[common], help="print the authorize URL with the minimal scopes")
     url.add_argument("--stream", action="append", help="selected stream (repeatable; default: all)")
     url.add_argument("--redirect-uri")
     url.add_argument("--state")
     url.add_argument("--write", action="store_true", help="ask for write scopes, not _readonly")
-    exchange = sub.add_parser("exchange", help="store the tokens for an authorization code")
+    exchange = sub.add_parser("exchange", parents=[common], help="store the tokens for an authorization code")
     exchange.add_argument("--code", required=True)
     exchange.add_argument("--redirect-uri")
-    status = sub.add_parser("status", help="show token health (no secrets)")
+    status = sub.add_parser("status", parents=[common], help="show token health (no secrets)")
     status.add_argument("--verify", action="store_true", help="also obtain a working access token")
     args = parser.parse_args(argv)
+    if not args.config:
+        parser.error("--config is required")
     with exit_on_reauthorization():
         try:
             config = _load_config(args.config)

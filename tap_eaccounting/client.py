@@ -139,7 +139,19 @@ class EAccountingStream(Stream):
             replication_key=d.replication_key,
             since=since,
             since_param=paging.MODIFIED_SINCE_PARAMS.get(d.path),
+            passthrough=self.passthrough,
         )
+
+    @cached_property
+    def passthrough(self) -> bool:
+        """Whether records may go out as the API's own JSON bytes (``paging.RawRecord``): only when
+        nothing changes them on the way: no parent key to add, no stream maps or flattening, every
+        property selected, no type conformance."""
+        if self.definition.parent_key or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
+            return False
+        if any(self.config.get(k) for k in ("stream_maps", "flattening_enabled", "stream_map_config")):
+            return False
+        return all(self.mask[("properties", name)] for name in self.schema["properties"])
 
     def concrete_path(self, value: str) -> str:
         param = self.definition.path_param

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -51,7 +52,31 @@ class Envelope(msgspec.Struct):
     Data: list[dict[str, Any]] | None = None
 
 
+class RawEnvelope(msgspec.Struct):
+    Meta: Meta
+    Data: list[msgspec.Raw] | None = None
+
+
+class RawRecord(dict[str, Any]):
+    """A record kept as the API's own JSON bytes (``raw``), with only the fields the tap reads (keys,
+    replication key) decoded into the dict. The writer emits ``raw`` verbatim: no decode, no encode.
+    Only used when nothing may change a record on its way out (see ``EAccountingStream.passthrough``)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: msgspec.Raw, fields: dict[str, Any]) -> None:
+        super().__init__(fields)
+        self.raw = raw
+
+
 _decoder = msgspec.json.Decoder(Envelope)
+_raw_decoder = msgspec.json.Decoder(RawEnvelope)
+
+
+@cache
+def _fields_decoder(fields: tuple[str, ...]) -> msgspec.json.Decoder[Any]:
+    keys = msgspec.defstruct("Keys", [(name, Any, None) for name in fields])
+    return msgspec.json.Decoder(keys)
 
 
 @dataclass
@@ -64,20 +89,31 @@ class Page:
     data: list[dict[str, Any]]
 
 
-def decode_page(content: bytes, where: str) -> Page:
-    """Decode a ``PaginatedResponseOf<X>`` body; a body that is not one raises naming ``where``."""
+def decode_page(content: bytes, where: str, raw_fields: tuple[str, ...] | None = None) -> Page:
+    """Decode a ``PaginatedResponseOf<X>`` body; a body that is not one raises naming ``where``.
+
+    With ``raw_fields``, items become ``RawRecord``s holding only those fields decoded."""
+    data: list[dict[str, Any]]
     try:
-        env = _decoder.decode(content)
+        if raw_fields is None:
+            env = _decoder.decode(content)
+            meta, data = env.Meta, env.Data or []
+        else:
+            raw = _raw_decoder.decode(content)
+            meta, data = raw.Meta, []
+            decode = _fields_decoder(raw_fields).decode
+            for item in raw.Data or []:
+                picked = decode(item)
+                data.append(RawRecord(item, {name: getattr(picked, name) for name in raw_fields}))
     except msgspec.DecodeError as exc:
         raise ValueError(f"{where}: response is not a paginated envelope ({exc})") from exc
-    meta = env.Meta
     return Page(
         number=meta.CurrentPage,
         size=meta.PageSize,
         total_pages=meta.TotalNumberOfPages,
         total_results=meta.TotalNumberOfResults,
         server_time=meta.ServerTimeUtc,
-        data=env.Data or [],
+        data=data,
     )
 
 

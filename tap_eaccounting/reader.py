@@ -78,6 +78,14 @@ class ListQuery:
     replication_key: str | None = None
     since: str | None = None  # inclusive lower bound on the replication key
     since_param: str | None = None  # endpoint parameter carrying ``since`` instead of ``$filter``
+    passthrough: bool = False  # emit ``RawRecord``s (see paging.RawRecord)
+
+    @property
+    def raw_fields(self) -> tuple[str, ...] | None:
+        if not self.passthrough:
+            return None
+        rk = (self.replication_key,) if self.replication_key else ()
+        return tuple(dict.fromkeys((*self.order_keys, *rk)))
 
 
 @dataclass
@@ -110,10 +118,10 @@ class Reader:
         self.stats = ReadStats()
 
     # -- requests ----------------------------------------------------------------------------------
-    def _get(self, path: str, params: dict[str, str]) -> Page:
+    def _get(self, path: str, params: dict[str, str], raw_fields: tuple[str, ...] | None = None) -> Page:
         response = self.client.request("GET", path, params=params)
         self.stats.requests += 1
-        return paging.decode_page(response.content, f"GET {path}")
+        return paging.decode_page(response.content, f"GET {path}", raw_fields)
 
     def _params(self, q: ListQuery, since: str | None, extra_filter: str | None) -> dict[str, str]:
         params = dict(q.params)
@@ -135,7 +143,7 @@ class Reader:
             params = self._params(q, q.since, None)
             params.update(self._order(q.order_keys, 1, size))
             try:
-                return self._get(q.path, params), size
+                return self._get(q.path, params, q.raw_fields), size
             except BadRequestError as exc:
                 reason = " ".join([exc.developer_message or "", *(str(e.get("Message")) for e in exc.errors)])
                 if paging.is_page_size_error(reason) and self.page_size.halve(size, self.logger, reason):
@@ -216,7 +224,7 @@ class Reader:
             nonlocal next_page
             while next_page <= total and len(futures) < self.window:
                 params = {**base, **self._order(q.order_keys, next_page, size)}
-                futures[next_page] = self.pool.submit(self._get, q.path, params)
+                futures[next_page] = self.pool.submit(self._get, q.path, params, q.raw_fields)
                 next_page += 1
 
         try:
@@ -245,7 +253,7 @@ class Reader:
             step = paging.after(keys, cursor) if cursor is not None else None
             params = self._params(q, since, paging.conjunction(where, step))
             params.update(self._order(keys, 1, size))
-            page = self._get(q.path, params)
+            page = self._get(q.path, params, q.raw_fields)
             yield from page.data
             more = len(page.data) >= max(page.size, 1) and page.total_pages > 1
             if more:

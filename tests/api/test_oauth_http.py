@@ -243,7 +243,7 @@ def test_cli_url_and_status_print_no_secret(
     assert main(["--config", str(config_path), "url", "--stream", "nope"], scopes) == 1
     assert "unknown stream(s) nope" in capsys.readouterr().err
 
-    assert main(["--config", str(config_path), "status", "--verify"], scopes) == 0
+    assert main(["status", "--verify", "--config", str(config_path)], scopes) == 0
     out = capsys.readouterr().out
     stored = FileTokenStore(config["token_store_path"]).read()
     assert stored is not None

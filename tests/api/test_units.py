@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from eaccounting_api.errors import (
+    AmbiguousWriteError,
     BadRequestError,
     ConflictError,
     NotFoundError,
@@ -242,3 +243,55 @@ def test_minimal_scopes_prefers_readonly_and_is_minimal() -> None:
     every = minimal_scopes(spec_stream_scopes())
     # /salesdocumentattachments accepts only ea:sales, which also covers every sales read.
     assert every == ["ea:accounting_readonly", "ea:purchase_readonly", "ea:sales"]
+
+
+def test_policy_resends_a_429_post_but_never_a_5xx_post() -> None:
+    slept: list[float] = []
+    policy = RetryPolicy(sleep=slept.append)
+    calls: list[str] = []
+    outcomes: list[Exception | str] = [RateLimitError(retry_after=4), "created"]
+
+    def post() -> str:
+        calls.append("POST")
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    # A 429 was refused, not processed: re-sending is safe even for a create.
+    assert policy.call(post, method="POST", path="/customers") == "created"
+    assert slept == [4]
+
+    calls.clear()
+    outcomes[:] = [ServerError(status=500, error_id="e-1"), "created"]
+    with pytest.raises(AmbiguousWriteError) as info:
+        policy.call(post, method="POST", path="/customers", client_id="c")
+    assert calls == ["POST"]
+    assert info.value.error_id == "e-1"
+    assert "NOT re-sent" in str(info.value)
+
+
+def test_policy_stops_at_max_tries_and_max_time() -> None:
+    clock = FakeClock()
+    policy = RetryPolicy(max_tries=3, base_delay=1, max_delay=1, sleep=clock.sleep, clock=clock)
+    calls: list[int] = []
+
+    def fail() -> None:
+        calls.append(1)
+        raise ServerError(status=503)
+
+    with pytest.raises(ServerError):
+        policy.call(fail, method="GET", path="/units")
+    assert len(calls) == 3
+    assert len(clock.slept) == 2
+
+    calls.clear()
+    slow = RetryPolicy(max_tries=50, max_time=10, sleep=clock.sleep, clock=clock)
+
+    def rate_limited() -> None:
+        calls.append(1)
+        raise RateLimitError(retry_after=30)
+
+    with pytest.raises(RateLimitError):
+        slow.call(rate_limited, method="GET", path="/units")
+    assert len(calls) == 1  # a 30 s wait does not fit a 10 s budget

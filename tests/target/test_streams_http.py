@@ -274,3 +274,12 @@ def test_master_data_created_once_under_concurrency(harness: TargetHarness) -> N
     assert counts["rejected"] == 0
     assert counts["created"] == 1
     assert [c["CustomerNumber"] for c in harness.objects("customers")].count("RACE-1") == 1
+
+
+def test_what_the_tap_reads_writes_back_as_a_no_op(harness: TargetHarness) -> None:
+    """Master data exactly as the API returns it (read-only fields, nested objects) is recognised as
+    already up to date: skipped, no PUT."""
+    records = harness.objects("customers")[:3]
+    target = harness.run(messages("customers", records))
+    assert target.run.outcomes.counts == {"created": 0, "updated": 0, "skipped": 3, "rejected": 0}
+    assert target.run.api.writes == 0
