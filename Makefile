@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lint typecheck spec-check unit test clean
+.PHONY: install install-pipelines lint typecheck spec-check unit test clean demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,10 @@ test: lint typecheck spec-check unit
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+install-pipelines: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,lint,pipelines]"
+
+# The demo: sandbox -> meltano run -> DuckDB, with a row-count table and a query. Run it twice.
+demo: install-pipelines
+	bash scripts/demo.sh

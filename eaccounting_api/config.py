@@ -2,8 +2,8 @@
 
 Keys read (all other keys are ignored): ``client_id``, ``client_secret``, ``refresh_token``,
 ``token_store_path``, ``api_url``, ``identity_url``, ``request_timeout``, ``user_agent``,
-``max_concurrency`` (connection pool size), ``rate_limit_per_minute`` (UNVERIFIED limit, see
-``ratelimit``).
+``max_concurrency`` (connection pool size), ``rate_limit_per_minute`` and ``rate_limit_keying``
+(``template`` | ``url`` | ``global``; both UNVERIFIED, see ``ratelimit``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from eaccounting_api.client import DEFAULT_API_URL, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, EAccountingClient
 from eaccounting_api.oauth import DEFAULT_IDENTITY_URL, TokenManager
-from eaccounting_api.ratelimit import DEFAULT_PER_MINUTE, RateLimiter
+from eaccounting_api.ratelimit import DEFAULT_KEYING, DEFAULT_PER_MINUTE, KEYINGS, Keying, RateLimiter
 
 
 def default_token_store_path(config: Mapping[str, Any]) -> Path:
@@ -57,12 +57,23 @@ def token_manager_from_config(config: Mapping[str, Any]) -> TokenManager:
     )
 
 
+def _keying(config: Mapping[str, Any]) -> Keying:
+    value = str(config.get("rate_limit_keying") or DEFAULT_KEYING)
+    if value not in KEYINGS:
+        raise ValueError(
+            f"config setting 'rate_limit_keying' must be one of {', '.join(KEYINGS)}; got {value!r}"
+        )
+    return value
+
+
 def client_from_config(config: Mapping[str, Any], *, max_concurrency: int | None = None) -> EAccountingClient:
     concurrency = int(max_concurrency or config.get("max_concurrency") or 4)
     return EAccountingClient(
         str(config.get("api_url") or DEFAULT_API_URL),
         token_manager_from_config(config),
-        limiter=RateLimiter(int(config.get("rate_limit_per_minute") or DEFAULT_PER_MINUTE)),
+        limiter=RateLimiter(
+            int(config.get("rate_limit_per_minute") or DEFAULT_PER_MINUTE), keying=_keying(config)
+        ),
         timeout=float(config.get("request_timeout") or DEFAULT_TIMEOUT),
         user_agent=str(config.get("user_agent") or DEFAULT_USER_AGENT),
         client_id=_required(config, "client_id"),

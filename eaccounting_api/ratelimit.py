@@ -30,6 +30,7 @@ from eaccounting_api.errors import spec_path
 DEFAULT_PER_MINUTE = 600
 DEFAULT_WINDOW_SECONDS = 60.5
 Keying = Literal["template", "url", "global"]
+KEYINGS: tuple[Keying, ...] = ("template", "url", "global")
 DEFAULT_KEYING: Keying = "template"
 
 

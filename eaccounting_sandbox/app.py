@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -118,6 +118,9 @@ def _guarded(sandbox: Sandbox, method: str, spec_path: str, inner: Handler) -> H
             return await inner(request)
         except ApiError as error:
             return sandbox.error_response(error, where)
+        except ClientDisconnect:
+            # The client hung up before sending its whole body; nobody is left to answer.
+            return Response(b"", 400)
         # Any domain bug becomes the API's 500 body (logged with its traceback), never a bare HTML page.
         except Exception:
             log.exception("unhandled error in %s", where)
@@ -178,6 +181,7 @@ def _route_order(path: str) -> list[int]:
 def api_routes(sandbox: Sandbox) -> list[BaseRoute]:
     lists = {endpoint.path: endpoint for endpoint in spec.list_endpoints()}
     routes: list[BaseRoute] = []
+    paths_lower = {p for p in spec.load()["paths"] if p == p.lower()}
     for path in sorted(spec.load()["paths"], key=_route_order):
         item = spec.load()["paths"][path]
         for method in ("get", "post", "put", "delete"):
@@ -192,7 +196,12 @@ def api_routes(sandbox: Sandbox) -> list[BaseRoute]:
                 inner = _get_handler(sandbox, path, spec.response_schema_name(op))
             else:
                 inner = _write_handler(sandbox, verb, path, op)
-            routes.append(Route(API_PREFIX + path, _guarded(sandbox, verb, path, inner), methods=[verb]))
+            handler = _guarded(sandbox, verb, path, inner)
+            routes.append(Route(API_PREFIX + path, handler, methods=[verb]))
+            lowered = path.lower()
+            if lowered != path and lowered not in paths_lower:
+                # ASP.NET routing is case-insensitive: /accounttypes answers like /accountTypes.
+                routes.append(Route(API_PREFIX + lowered, handler, methods=[verb]))
     return routes
 
 

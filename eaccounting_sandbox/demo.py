@@ -23,6 +23,8 @@ from eaccounting_sandbox.demo_time import midnight_z, stamp
 from eaccounting_sandbox.store import Company, Record
 
 BASE_CUSTOMER_INVOICES = 500
+# Only big companies are frozen out of the cyclic GC: freezing also pins whatever else is alive then.
+FREEZE_FROM_SCALE = 20
 
 
 class Ids:
@@ -110,7 +112,7 @@ def generate_company(
     ctx = Ctx(company, seed, scale, prof, today)
     # Millions of new dicts would make the cyclic GC rescan the growing heap again and again; nothing
     # built here is cyclic. Afterwards the records move to the permanent generation (gc.freeze), so
-    # the server's collections do not walk a million invoices either.
+    # the server's collections do not walk a million invoices either (big companies only).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -123,7 +125,8 @@ def generate_company(
     finally:
         if was_enabled:
             gc.enable()
-    gc.freeze()
+    if scale >= FREEZE_FROM_SCALE:
+        gc.freeze()
     return company
 
 

@@ -80,8 +80,9 @@ def _slow_instant_key(value: str) -> str | None:
     return None if moment is None else stamp(moment)
 
 
+@lru_cache(maxsize=65536)
 def parse_day(text: str) -> date | None:
-    """The calendar date of a date or date-time string (``None`` if unparsable)."""
+    """The calendar date of a date or date-time string (``None`` if unparsable; cached: days repeat)."""
     moment = parse_instant(text)
     return None if moment is None else moment.date()
 

@@ -181,7 +181,8 @@ class _Parser:
         kind, field_name = self.take()
         if kind != "name":
             raise _fail(f"{name}() needs a property as its first argument.")
-        self.field(field_name)
+        if _prop_kind(self.field(field_name)) != "string":
+            raise _fail(f"{name}() works on string properties; '{field_name}' is not one.")
         self.expect(",")
         arg = self.literal()
         self.expect(")")

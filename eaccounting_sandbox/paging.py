@@ -27,10 +27,12 @@ import msgspec
 from eaccounting_api.spec import ListEndpoint
 from eaccounting_sandbox import errors
 from eaccounting_sandbox.config import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SandboxConfig
+from eaccounting_sandbox.odata import compile_filter, compile_orderby, sort_key
 from eaccounting_sandbox.store import Company
 
 Record = dict[str, Any]
 CACHE_ENTRIES = 32
+SUPPORTED_OPTIONS = ("$page", "$pagesize", "$filter", "$orderby")
 _encoder = msgspec.json.Encoder()
 
 
@@ -60,15 +62,6 @@ def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise errors.bad_query(f"Query parameter {name} must be 1 or greater, got {value}.")
     return value
-
-
-def _sort_key(field: str) -> Callable[[Record], tuple[bool, Any]]:
-    # Nulls first, as SQL Server orders them ascending; the flag keeps None and values apart.
-    def key(record: Record) -> tuple[bool, Any]:
-        value = record.get(field)
-        return (value is not None, value if value is not None else 0)
-
-    return key
 
 
 class QueryPipeline:
@@ -104,19 +97,19 @@ class QueryPipeline:
         # Compile first: a bad $filter/$orderby is a 400 even when the collection is empty.
         predicate: Callable[[Record], bool] | None = None
         order: list[tuple[str, bool]] = []
-        if filter_text or orderby_text:
-            from eaccounting_sandbox import odata
-
-            predicate = odata.compile_filter(filter_text, endpoint.item_schema) if filter_text else None
-            order = odata.compile_orderby(orderby_text) if orderby_text else []
+        if filter_text:
+            predicate = compile_filter(filter_text, endpoint.item_schema)
+        if orderby_text:
+            order = compile_orderby(orderby_text, endpoint.item_schema)
         records: Sequence[Record] = company.list_records(endpoint.path, path_params, domain_query)
         if predicate is not None:
             records = [r for r in records if predicate(r)]
         if order:
             records = list(records)
-            # Stable sorts from the last key to the first give a multi-key order.
+            # Stable sorts from the last key to the first give a multi-key order; nulls sort first and
+            # date-times as instants (odata.sort_key).
             for field, descending in reversed(order):
-                records.sort(key=_sort_key(field), reverse=descending)
+                records.sort(key=sort_key(field, endpoint.item_schema), reverse=descending)
         self._views[key] = records
         if len(self._views) > CACHE_ENTRIES:
             self._views.popitem(last=False)
@@ -137,6 +130,10 @@ class QueryPipeline:
                 message = f"Query parameter $pagesize must be at most {MAX_PAGE_SIZE}, got {size}."
                 raise errors.bad_query(message)
             size = MAX_PAGE_SIZE
+        unsupported = sorted(k for k in query if k.startswith("$") and k not in SUPPORTED_OPTIONS)
+        if unsupported:
+            # Loud, not silently ignored: a client relying on $select/$top would get wrong data.
+            raise errors.bad_query(f"Query option(s) {', '.join(unsupported)} not supported by the sandbox.")
         filter_text = query.get("$filter") or None
         orderby_text = query.get("$orderby") or None
         domain_query = {k: v for k, v in query.items() if not k.startswith("$")}

@@ -91,34 +91,57 @@ class FaultLayer:
             await asyncio.sleep(decision.delay)
         if decision.churn is not None:
             self._churn(decision)
-        kind = decision.kind
-        if kind == "reset":
-            await reset_connection(scope)
-            return "reset"
-        if kind == "error":
-            await self._send_error(decision.status, scope, receive, send)
-            return str(decision.status)
-        if kind == "rate_limited":
-            seconds = self.sandbox.faults.spec.rate_limit_seconds
-            limit = self.sandbox.config.rate_limit_per_minute or 600
-            response = self.sandbox.error_response(quota_exceeded(limit, seconds), scope["path"])
-            await response(scope, receive, send)
-            return "429"
-        if kind == "slow":
-            await asyncio.sleep(self.sandbox.faults.spec.slow_seconds)
-        if kind == "lost_response":
+        if decision.kind is None:
+            await self.app(scope, receive, send)
+            return "0"
+        handler = getattr(self, f"_fault_{decision.kind}")
+        outcome: str = await handler(decision, scope, receive, send)
+        return outcome
 
-            async def discard(message: Message) -> None:
-                return None
+    async def _fault_reset(self, decision: Decision, scope: Scope, receive: Receive, send: Send) -> str:
+        await reset_connection(scope)
+        return "reset"
 
-            await self.app(scope, receive, discard)  # the write commits ...
-            await reset_connection(scope)  # ... and the client never hears about it
-            return "lost_response"
-        if kind == "truncate":
-            await self._truncated(scope, receive, send)
-            return "truncated"
-        await self.app(scope, receive, send)
-        return "0"
+    async def _fault_error(self, decision: Decision, scope: Scope, receive: Receive, send: Send) -> str:
+        await self._send_error(decision.status, scope, receive, send)
+        return str(decision.status)
+
+    async def _fault_rate_limited(
+        self, decision: Decision, scope: Scope, receive: Receive, send: Send
+    ) -> str:
+        seconds = self.sandbox.faults.spec.rate_limit_seconds
+        limit = self.sandbox.config.rate_limit_per_minute or 600
+        response = self.sandbox.error_response(quota_exceeded(limit, seconds), scope["path"])
+        await response(scope, receive, send)
+        return "429"
+
+    async def _fault_slow(self, decision: Decision, scope: Scope, receive: Receive, send: Send) -> str:
+        # Process (and commit) first, answer late: a client timeout then leaves a write that did
+        # happen, the realistic ambiguous case.
+        messages: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            messages.append(message)
+
+        await self.app(scope, receive, hold)
+        await asyncio.sleep(self.sandbox.faults.spec.slow_seconds)
+        for message in messages:
+            await send(message)
+        return "slow"
+
+    async def _fault_lost_response(
+        self, decision: Decision, scope: Scope, receive: Receive, send: Send
+    ) -> str:
+        async def discard(message: Message) -> None:
+            return None
+
+        await self.app(scope, receive, discard)  # the write commits ...
+        await reset_connection(scope)  # ... and the client never hears about it
+        return "lost_response"
+
+    async def _fault_truncate(self, decision: Decision, scope: Scope, receive: Receive, send: Send) -> str:
+        await self._truncated(scope, receive, send)
+        return "truncated"
 
     def _churn(self, decision: Decision) -> None:
         churn = decision.churn

@@ -17,7 +17,7 @@ from typing import Any
 
 from eaccounting_sandbox import errors
 from eaccounting_sandbox.demo_country import ACCOUNT_TYPES
-from eaccounting_sandbox.demo_schema import skeleton
+from eaccounting_sandbox.demo_schema import item_schema_of, skeleton
 from eaccounting_sandbox.demo_time import parse_day
 from eaccounting_sandbox.errors import ApiError
 from eaccounting_sandbox.store import Company, Record
@@ -117,7 +117,10 @@ def stamp_fields(company: Company, record: Record, *, created: bool) -> None:
 def compose(schema: str, values: dict[str, Any], server: dict[str, Any]) -> Record:
     """A full record: defaults, then the client's writable values, then what the server decides."""
     record = skeleton(schema)
-    record.update(writable(schema, values))
+    for name, value in writable(schema, values).items():
+        nested = item_schema_of(schema, name)
+        # A partly-sent nested object comes back complete, its omitted fields at their defaults.
+        record[name] = {**skeleton(nested), **value} if isinstance(value, dict) and nested else value
     record.update(server)
     return record
 
@@ -239,7 +242,7 @@ def _master_delete(collection: str, param: str, used_by: tuple[str, str]) -> Han
                 400, CAN_NOT_BE_DELETED, f"{what} {old['Id']} has {documents} and can not be deleted.", []
             )
         company.collection(collection).remove_ids({old["Id"]})
-        return 204, None
+        return 200, None  # the spec documents 200 (no body) for deletes
 
     return handler
 
@@ -263,9 +266,10 @@ def _account(company: Company, values: dict[str, Any], old: Record | None) -> Re
                 [errors.field_error("Number", str(errors.CONFLICT), "Account number must be unique.")],
             )
     record = compose("AccountApi", values, {"FiscalYearId": year["Id"], "Number": number})
-    if values.get("Type") is None:
-        # useDefaultAccountType: the standard type follows the account class (first digit).
-        record["Type"] = {"1": 1, "2": 2, "3": 3, "4": 4, "8": 6}.get(number[:1], 5)
+    given_type = values.get("Type")
+    # useDefaultAccountType: without a known type the standard one follows the account class (first digit).
+    default_type = (old or {}).get("Type") or {"1": 1, "2": 2, "3": 3, "4": 4, "8": 6}.get(number[:1], 5)
+    record["Type"] = given_type if given_type in ACCOUNT_TYPES else default_type
     record["TypeDescription"] = ACCOUNT_TYPES.get(record["Type"])
     if old is not None:
         record["CreatedUtc"] = old["CreatedUtc"]
@@ -353,9 +357,10 @@ def create_voucher(company: Company, _p: dict[str, str], _q: dict[str, str], bod
 def dispatch(
     company: Company, method: str, path: str, *, params: dict[str, str], query: dict[str, str], body: Any
 ) -> tuple[int, Any]:
+    from eaccounting_sandbox.writes_generic import handler_for
     from eaccounting_sandbox.writes_sales import SALES_HANDLERS
 
-    handler = HANDLERS.get((method, path)) or SALES_HANDLERS.get((method, path))
+    handler = HANDLERS.get((method, path)) or SALES_HANDLERS.get((method, path)) or handler_for(method, path)
     if handler is None:
         raise errors.not_found(f"{method} {path} is not emulated by the sandbox.")
     return handler(company, params, query, body)

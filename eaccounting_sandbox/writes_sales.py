@@ -1,17 +1,13 @@
-"""Writes for sales documents and payments: invoice drafts (+ convert), customer invoices, payments.
+"""Writes for sales documents: invoice drafts (+ convert) and customer invoices.
 
 A created invoice gets the next ``InvoiceNumber``, its totals and VAT specification from the rows, a
 date-only ``DueDate`` from the terms of payment, a booking voucher (visible in ``/vouchers``) and a
-customer ledger item. A payment lowers ``RemainingAmount`` (supplier invoices count up from their negative
-remaining amount), sets ``PaymentStatus``/``PaymentDate`` (``...T00:00:00Z`` on customer invoices,
-date-only on supplier invoices, FACTS.md "Observed behaviour"), bumps ``ModifiedUtc`` and is visible to
-clients as a payment voucher (``SourceId`` = invoice id) and a matched bank transaction whose ``Id`` is the
-payment's ``BankTransactionId``.
+customer ledger item. Payments are in ``writes_payments.py``.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from eaccounting_sandbox.demo_country import profile
@@ -31,6 +27,7 @@ from eaccounting_sandbox.writes import (
     stamp_fields,
     utc_today,
 )
+from eaccounting_sandbox.writes_payments import payment_handler
 
 CUSTOMER_FIELDS = {
     "CustomerNumber": "CustomerNumber",
@@ -43,6 +40,8 @@ CUSTOMER_FIELDS = {
     "InvoiceCountryCode": "InvoiceCountryCode",
     "CustomerIsPrivatePerson": "IsPrivatePerson",
     "CustomerEmail": "EmailAddress",
+    # Derived from the customer whatever the client sends (FACTS.md: sent true, came back false).
+    "ReverseChargeOnConstructionServices": "ReverseChargeOnConstructionServices",
 }
 
 
@@ -256,7 +255,7 @@ def put_draft(company: Company, params: dict[str, str], _q: dict[str, str], body
 def delete_draft(company: Company, params: dict[str, str], _q: dict[str, str], _b: Any) -> tuple[int, Any]:
     old = require(company, "customerinvoicedrafts", params.get("customerInvoiceDraftId"), "Invoice draft")
     company.collection("customerinvoicedrafts").remove_ids({old["Id"]})
-    return 204, None
+    return 200, None
 
 
 def _draft_row_as_invoice_row(row: Record) -> dict[str, Any]:
@@ -291,138 +290,12 @@ def convert_draft(
     return 201, invoice
 
 
-# -- payments -------------------------------------------------------------------------------------
-def _payment(kind: str) -> Handler:
-    collection = "customerinvoices" if kind == "customer" else "supplierinvoices"
-
-    def handler(company: Company, params: dict[str, str], _q: dict[str, str], body: Any) -> tuple[int, Any]:
-        invoice = require(company, collection, params.get("invoiceId"), "Invoice")
-        values = validate_body("InvoicePaymentApi", body)
-        bank = reference(company, "bankaccounts", values.get("CompanyBankAccountId"), "CompanyBankAccountId")
-        day = document_day(values.get("PaymentDate"), "PaymentDate")
-        if day > utc_today():
-            raise field_failure("PaymentDate", f"PaymentDate {day.isoformat()} is in the future.")
-        check_fiscal_year(company, day, body, "PaymentDate")
-        currency = invoice["CurrencyCode"] or company.base_currency
-        if str(values["PaymentCurrency"]).upper() != currency.upper():
-            raise field_failure(
-                "PaymentCurrency", f"PaymentCurrency must be the invoice currency {currency}."
-            )
-        amount = round(float(values["PaymentAmount"]), 2)
-        remaining = invoice["RemainingAmount"]
-        if amount == 0:
-            raise field_failure("PaymentAmount", "PaymentAmount must not be zero.")
-        if abs(remaining) < 0.005:
-            raise field_failure("PaymentAmount", f"Invoice {invoice['Id']} is already fully paid.")
-        # Customer invoices count down to 0; supplier invoices count up from a negative remaining amount.
-        new_remaining = round(remaining - amount if kind == "customer" else remaining + amount, 2)
-        return 201, _book_payment(
-            company,
-            kind,
-            invoice=invoice,
-            bank=bank,
-            day=day,
-            amount=amount,
-            new_remaining=new_remaining,
-            values=values,
-        )
-
-    return handler
-
-
-def _book_payment(
-    company: Company,
-    kind: str,
-    *,
-    invoice: Record,
-    bank: Record,
-    day: date,
-    amount: float,
-    new_remaining: float,
-    values: dict[str, Any],
-) -> Record:
-    prof = profile(company.country)
-    label = invoice["InvoiceNumber"]
-    text = f"{'Innbetaling' if kind == 'customer' else 'Utbetaling'} faktura {label}"
-    counter = prof.receivables if kind == "customer" else prof.payables
-    signed = amount if kind == "customer" else -amount
-    book_voucher(
-        company,
-        {
-            "VoucherDate": midnight_z(day),
-            "VoucherText": text,
-            "Rows": [
-                {
-                    "AccountNumber": bank["LedgerAccountNumber"],
-                    "DebitAmount": max(signed, 0.0),
-                    "CreditAmount": max(-signed, 0.0),
-                },
-                {
-                    "AccountNumber": counter,
-                    "DebitAmount": max(-signed, 0.0),
-                    "CreditAmount": max(signed, 0.0),
-                },
-            ],
-        },
-        None,
-        voucher_type=5,
-        source_id=invoice["Id"],
-    )
-    tx_id = new_id()
-    company.add_child(
-        "banktransactions",
-        bank["Id"],
-        build(
-            "BankTransactionApi",
-            Id=tx_id,
-            TransactionDate=midnight_z(day),
-            IsReconciled=True,
-            Reference=values.get("Reference") or text,
-            OriginalAmount=signed,
-            TransactionAmount=signed,
-            ChargeCurrency=values["PaymentCurrency"],
-            TransactionAmountCurrency=values["PaymentCurrency"],
-            OriginalCurrency=values["PaymentCurrency"],
-        ),
-    )
-    payment = compose(
-        "InvoicePaymentApi",
-        values,
-        {"PaymentDate": midnight_z(day), "BankTransactionId": tx_id, "PaymentAmount": amount},
-    )
-    company.payments.setdefault(invoice["Id"], []).append(payment)
-    paid = abs(new_remaining) < 0.005
-    updated = dict(invoice)
-    updated["RemainingAmount"] = updated["RemainingAmountInvoiceCurrency"] = new_remaining
-    due = date.fromisoformat(str(invoice["DueDate"] or day.isoformat())[:10])
-    updated["PaymentStatus"] = 0 if paid else (2 if due < utc_today() else 1)
-    updated["PaymentDate"] = midnight_z(day) if kind == "customer" else date_only(day)
-    stamp_fields(company, updated, created=False)
-    collection = "customerinvoices" if kind == "customer" else "supplierinvoices"
-    company.collection(collection).replace(invoice, updated)
-    if kind == "customer":
-        ledger = company.collection("customerledgeritems")
-        for item in ledger.items:
-            if (
-                item["VoucherId"] == invoice["VoucherId"]
-                and item["InvoiceNumber"] == invoice["InvoiceNumber"]
-            ):
-                ledger.replace(
-                    item,
-                    dict(
-                        item, RemainingAmountInvoiceCurrency=new_remaining, ModifiedUtc=updated["ModifiedUtc"]
-                    ),
-                )
-                break
-    return payment
-
-
 SALES_HANDLERS: dict[tuple[str, str], Handler] = {
     ("POST", "/customerinvoices"): post_invoice,
     ("POST", "/customerinvoicedrafts"): post_draft,
     ("PUT", "/customerinvoicedrafts/{customerInvoiceDraftId}"): put_draft,
     ("DELETE", "/customerinvoicedrafts/{customerInvoiceDraftId}"): delete_draft,
     ("POST", "/customerinvoicedrafts/{customerInvoiceDraftId}/convert"): convert_draft,
-    ("POST", "/customerinvoices/{invoiceId}/payments"): _payment("customer"),
-    ("POST", "/supplierinvoices/{invoiceId}/payments"): _payment("supplier"),
+    ("POST", "/customerinvoices/{invoiceId}/payments"): payment_handler("customer"),
+    ("POST", "/supplierinvoices/{invoiceId}/payments"): payment_handler("supplier"),
 }

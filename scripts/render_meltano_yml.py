@@ -114,7 +114,7 @@ plugins:
         - name: add_metadata_columns
           kind: boolean
       config:
-        path: output/eaccounting.duckdb
+        path: output/warehouse.duckdb
         add_metadata_columns: true
         default_target_schema: eaccounting
 environments:

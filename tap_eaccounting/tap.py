@@ -87,6 +87,14 @@ class TapEAccounting(Tap):
             default=600,
             description="Client-side budget per endpoint and minute (Visma documents 600).",
         ),
+        th.Property(
+            "rate_limit_keying",
+            th.StringType,
+            default="template",
+            allowed_values=["template", "url", "global"],
+            description="What counts as one endpoint for the limiter (UNVERIFIED): 'template' (/x/{id} is "
+            "one endpoint, strictest), 'url' (each concrete URL) or 'global' (one budget).",
+        ),
     ).to_dict()
 
     def discover_streams(self) -> Sequence[Stream]:
@@ -111,11 +119,26 @@ def stream_scopes() -> dict[str, tuple[str, ...]]:
     return result
 
 
+def _configs_first(args: list[str]) -> list[str]:
+    """Accept ``--config`` anywhere (``auth url --config c.json``), as the re-authorize message shows."""
+    configs: list[str] = []
+    rest: list[str] = []
+    items = iter(args)
+    for arg in items:
+        if arg == "--config":
+            configs += [arg, next(items, "")]
+        elif arg.startswith("--config="):
+            configs.append(arg)
+        else:
+            rest.append(arg)
+    return configs + rest
+
+
 def cli(argv: Sequence[str] | None = None) -> Any:
     """Console entry point: ``tap-eaccounting auth url|exchange|status ...`` or the Singer tap CLI."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "auth":
-        raise SystemExit(auth_cli.main(args[1:], stream_scopes=stream_scopes()))
+        raise SystemExit(auth_cli.main(_configs_first(args[1:]), stream_scopes=stream_scopes()))
     with auth_cli.exit_on_reauthorization():
         return TapEAccounting.cli(args=args)
 

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from eaccounting_api.errors import AmbiguousWriteError, EAccountingError, ReauthorizationRequired
+from eaccounting_api.errors import (
+    AmbiguousWriteError,
+    EAccountingError,
+    NotFoundError,
+    ReauthorizationRequired,
+)
 from target_eaccounting import mapping
 from target_eaccounting.api import api_error, quote
 from target_eaccounting.errors import RecordError, Undecidable
+from target_eaccounting.ledger import PENDING
 from target_eaccounting.outcomes import CREATED, SKIPPED, UPDATED
 from target_eaccounting.references import PLANNED
 from target_eaccounting.streams import StreamSpec
@@ -39,6 +45,9 @@ def write_document(w: Writer, spec: StreamSpec, rec: dict[str, Any], key: str) -
             return
         if not draft or converted:
             raise w.changed_after_write(spec, key, entry)
+    if entry is not None and entry.status == PENDING and entry.extra.get("converting") and entry.object_id:
+        resume_convert(w, spec, key, entry.payload_hash, entry.object_id, entry.extra)
+        return
     year = w.fiscal_year(spec, rec)
     payload, ref_field, ref_value = mapping.map_invoice(
         spec.schema,
@@ -143,3 +152,45 @@ def convert(  # noqa: PLR0917 -- internal calls pass the write context positiona
         raise api_error(exc, f"draft {draft_id} was created, but converting it failed") from exc
     w.ledger.done(spec.name, key, draft_id, digest, {**extra, "invoice_id": invoice_id})
     w.refs.remember("invoice_key", key, invoice_id)
+
+
+def resume_convert(  # noqa: PLR0917 -- internal calls pass the write context positionally
+    w: Writer, spec: StreamSpec, key: str, digest: str, draft_id: str, pending: dict[str, Any]
+) -> None:
+    """An earlier run died (or got no answer) while converting this draft: find the invoice first;
+    convert again only if the draft is still there and no invoice came from it."""
+    extra = {k: v for k, v in pending.items() if k != "converting"}
+
+    def lookup() -> str | None:
+        return find_document(
+            w,
+            "customer_invoices",
+            "/customerinvoices",
+            key,
+            extra.get("reference_field"),
+            extra.get("reference"),
+            str(extra.get("customer_id")),
+            draft_id,
+        )
+
+    invoice_id = w.look(spec, key, lookup, f"an earlier conversion of draft {draft_id} has no known outcome")
+    if invoice_id:
+        w.ledger.done(spec.name, key, draft_id, digest, {**extra, "invoice_id": invoice_id})
+        w.refs.remember("invoice_key", key, invoice_id)
+        w.outcomes.record(CREATED, spec.name, key, draft_id, "conversion found from an earlier run")
+        return
+    if w.settings.dry_run:
+        w.outcomes.record(UPDATED, spec.name, key, draft_id, "convert")
+        return
+    try:
+        w.api.get(f"{spec.path}/{draft_id}")
+    except NotFoundError:
+        raise RecordError(
+            "outcome_unknown",
+            f"draft {draft_id} is gone but no invoice created from it was found; check eAccounting",
+        ) from None
+    if w.settings.convert_drafts:
+        convert(w, spec, key, digest, draft_id, extra)
+    else:
+        w.ledger.done(spec.name, key, draft_id, digest, extra)
+    w.outcomes.record(UPDATED, spec.name, key, draft_id, "converted" if w.settings.convert_drafts else "")

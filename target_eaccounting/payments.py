@@ -113,14 +113,14 @@ def write_payment(w: Writer, spec: StreamSpec, rec: dict[str, Any], key: str) ->
             now = _remaining(w.api.get(invoice_path))
             if baseline is None or now is None:
                 raise Undecidable("the invoice shows no remaining amount")
-            return _decide(baseline, now, amount, invoice_id)
+            return decide_payment(baseline, now, amount, invoice_id)
 
         object_id = w.create(spec, key, digest, extra, entry, post=post, lookup=lookup)
         w.ledger.done(spec.name, key, object_id, digest, extra)
     w.outcomes.record(CREATED, spec.name, key, object_id)
 
 
-def _decide(baseline: Decimal, now: Decimal, amount: Decimal, invoice_id: str) -> str | None:
+def decide_payment(baseline: Decimal, now: Decimal, amount: Decimal, invoice_id: str) -> str | None:
     moved = abs(baseline - now)
     if abs(moved - abs(amount)) < CENT:
         return invoice_id

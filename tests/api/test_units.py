@@ -7,6 +7,7 @@ import os
 import random
 import stat
 import threading
+from pathlib import Path
 
 import pytest
 import requests
@@ -295,3 +296,24 @@ def test_policy_stops_at_max_tries_and_max_time() -> None:
     with pytest.raises(RateLimitError):
         slow.call(rate_limited, method="GET", path="/units")
     assert len(calls) == 1  # a 30 s wait does not fit a 10 s budget
+
+
+def test_config_helpers(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from eaccounting_api.config import client_from_config, default_token_store_path
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    seed_a = {"client_id": "cid", "client_secret": "s", "refresh_token": "SEED-A-SECRET"}
+    path_a = default_token_store_path(seed_a)
+    assert path_a.parent == Path(tmp_path) / "eaccounting"
+    assert "cid" in path_a.name
+    assert "SEED" not in str(path_a)
+    assert path_a != default_token_store_path({**seed_a, "refresh_token": "SEED-B"})  # another tenant
+    client = client_from_config({**seed_a, "rate_limit_keying": "url", "rate_limit_per_minute": 100})
+    assert (client.limiter.keying, client.limiter.per_minute) == ("url", 100)
+    assert client.tokens.store.path == path_a  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="rate_limit_keying"):
+        client_from_config(
+            {**seed_a, "token_store_path": str(Path(tmp_path) / "x.json"), "rate_limit_keying": "x"}
+        )
+    with pytest.raises(ValueError, match="client_secret"):
+        client_from_config({"client_id": "cid", "token_store_path": str(Path(tmp_path) / "y.json")})

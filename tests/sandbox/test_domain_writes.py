@@ -3,54 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
+from domain_write_helpers import customer_body, fails, invoice_body, write
 
 from eaccounting_api import spec
 from eaccounting_sandbox.demo import generate_company
-from eaccounting_sandbox.errors import ApiError
 from eaccounting_sandbox.store import Company
 
 
 @pytest.fixture
 def company() -> Company:
     return generate_company("writes", 2)
-
-
-def write(company: Company, method: str, path: str, body: Any = None, **params: str) -> Any:
-    status, result = company.write(method, path, params, {}, body)
-    assert status in (200, 201, 204)
-    return result
-
-
-def fails(company: Company, method: str, path: str, body: Any = None, **params: str) -> ApiError:
-    with pytest.raises(ApiError) as caught:
-        company.write(method, path, params, {}, body)
-    return caught.value
-
-
-def customer_body(company: Company, **extra: Any) -> dict[str, Any]:
-    body = {
-        "Name": "Ny Kunde AS",
-        "InvoiceCity": "Oslo",
-        "InvoicePostalCode": "0150",
-        "IsActive": True,
-        "IsPrivatePerson": False,
-        "TermsOfPaymentId": company.collection("termsofpayments").items[0]["Id"],
-    }
-    body.update(extra)
-    return body
-
-
-def invoice_body(company: Company, customer_id: str | None = None, **extra: Any) -> dict[str, Any]:
-    article = company.collection("articles").items[0]
-    body = {
-        "CustomerId": customer_id or company.collection("customers").items[0]["Id"],
-        "Rows": [{"ArticleId": article["Id"], "Quantity": 2, "UnitPrice": 100.0}],
-    }
-    body.update(extra)
-    return body
 
 
 def test_create_customer_assigns_server_fields_and_is_visible(company: Company) -> None:
@@ -152,12 +116,14 @@ def test_unknown_ids_are_404(company: Company) -> None:
         fails(company, "POST", "/customerinvoices/{invoiceId}/payments", payment, invoiceId=ghost).status
         == 404
     )
-    assert fails(company, "POST", "/orders", {}).status == 404  # not emulated
+    assert fails(company, "POST", "/sie4import", {}).status == 404  # not emulated
 
 
 def test_created_invoice_gets_number_totals_stamps_and_voucher(company: Company) -> None:
     last = company.collection("customerinvoices").items[-1]["InvoiceNumber"]
-    invoice = write(company, "POST", "/customerinvoices", invoice_body(company))
+    body = invoice_body(company, ReverseChargeOnConstructionServices=True, InvoiceNumber=9, TotalAmount=1.0)
+    invoice = write(company, "POST", "/customerinvoices", body)
+    assert invoice["ReverseChargeOnConstructionServices"] is False  # derived from the customer
     assert invoice["InvoiceNumber"] == last + 1
     assert invoice["TotalAmount"] == pytest.approx(200.0 * (1 + invoice["Rows"][0]["VatRate"]))
     assert invoice["RemainingAmount"] == invoice["TotalAmount"]

@@ -69,6 +69,27 @@ def test_slow_response_exceeds_a_client_timeout(fresh_sandbox: SandboxServer) ->
     assert requests.get(f"{fresh_sandbox.api_url}/customers", headers=headers, timeout=10).status_code == 200
 
 
+def test_a_slow_write_commits_although_the_client_timed_out(fresh_sandbox: SandboxServer) -> None:
+    headers = auth(fresh_sandbox)
+    terms = requests.get(f"{fresh_sandbox.api_url}/termsofpayments", headers=headers, timeout=10).json()[
+        "Data"
+    ]
+    body = {
+        "Name": "Slow AS",
+        "InvoiceCity": "Oslo",
+        "InvoicePostalCode": "0150",
+        "IsActive": True,
+        "IsPrivatePerson": False,
+        "TermsOfPaymentId": terms[0]["Id"],
+        "CustomerNumber": "SLOW-1",
+    }
+    fresh_sandbox.admin("POST", "faults", {"slow_rate": 1.0, "slow_seconds": 30, "methods": ["POST"]})
+    with pytest.raises(requests.Timeout):
+        requests.post(f"{fresh_sandbox.api_url}/customers", json=body, headers=headers, timeout=0.5)
+    stored = fresh_sandbox.admin("GET", "objects", params={"collection": "customers"})
+    assert [c["CustomerNumber"] for c in stored].count("SLOW-1") == 1
+
+
 def test_faults_are_limited_to_methods_and_paths(fresh_sandbox: SandboxServer) -> None:
     headers = auth(fresh_sandbox)
     fresh_sandbox.admin("POST", "faults", {"error_rate": 1.0, "methods": ["GET"], "paths": ["/v2/articles"]})

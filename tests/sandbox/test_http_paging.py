@@ -117,6 +117,22 @@ def test_bad_paging_parameters_are_400(
     assert response.json()["ErrorCode"] == 6000
 
 
+@pytest.mark.parametrize("option", ["$select", "$top", "$skip", "$expand"])
+def test_unsupported_query_options_are_400_not_ignored(
+    sandbox: SandboxServer, auth: dict[str, str], option: str
+) -> None:
+    response = get(sandbox, auth, "/customers", **{option: "1"})
+    assert response.status_code == 400
+    assert option in response.json()["DeveloperErrorMessage"]
+
+
+def test_paths_are_case_insensitive_like_aspnet(sandbox: SandboxServer, auth: dict[str, str]) -> None:
+    assert (
+        get(sandbox, auth, "/accounttypes").json()["Data"]
+        == get(sandbox, auth, "/accountTypes").json()["Data"]
+    )
+
+
 def test_unordered_paging_shuffles_when_the_switch_is_on(fresh_sandbox: SandboxServer) -> None:
     auth = {"Authorization": "Bearer " + fresh_sandbox.mint_tokens()["access_token"]}
     stable = [[c["Id"] for c in get(fresh_sandbox, auth, "/customers").json()["Data"]] for _ in range(3)]

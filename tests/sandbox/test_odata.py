@@ -125,6 +125,7 @@ def test_numeric_literal_against_string_number_property() -> None:
         "InvoiceNumber add 1 eq 2",
         "InvoiceNumber eq 3 ; drop",
         "CustomerName eq 'unterminated",
+        "contains(InvoiceNumber,'1')",
     ],
 )
 def test_unparsable_filters_are_400_6000(text: str) -> None:

@@ -20,7 +20,8 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 from eaccounting_api import spec
 from eaccounting_sandbox.server import SandboxServer
 
-MAX_EXAMPLES = 3
+READ_EXAMPLES = 10
+WRITE_EXAMPLES = 30
 # The writes the target needs (issue 2) and every GET; other writes are not emulated beyond 404.
 WRITE_PATHS = (
     "/customers",
@@ -73,17 +74,20 @@ def conformance_sandbox() -> Iterator[tuple[SandboxServer, dict[str, str]]]:
 
 
 CHECKS = [not_a_server_error, response_schema_conformance]
-SETTINGS = settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+
+
+def bounded(examples: int) -> settings:
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 @reads.parametrize()
-@SETTINGS
+@bounded(READ_EXAMPLES)
 def test_reads_conform(
     case: schemathesis.Case, conformance_sandbox: tuple[SandboxServer, dict[str, str]]
 ) -> None:
@@ -92,7 +96,7 @@ def test_reads_conform(
 
 
 @writes.parametrize()
-@SETTINGS
+@bounded(WRITE_EXAMPLES)
 def test_writes_conform(
     case: schemathesis.Case, conformance_sandbox: tuple[SandboxServer, dict[str, str]]
 ) -> None:

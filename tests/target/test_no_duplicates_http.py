@@ -196,3 +196,57 @@ def test_killed_mid_run_then_rerun_writes_every_record_exactly_once(
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert_exactly_once(h, n, "X")
+
+
+def test_death_during_draft_conversion_never_converts_twice(harness: TargetHarness) -> None:
+    import requests
+
+    from target_eaccounting.ledger import Ledger
+
+    h = harness
+    customer = h.objects("customers")[0]
+    article = h.objects("articles")[0]
+    drafts = [
+        {
+            "draft_id": f"CV-{i}",
+            "CustomerId": customer["Id"],
+            "InvoiceDate": "2025-11-05",
+            "Rows": [{"ArticleId": article["Id"], "Quantity": 1, "UnitPrice": 20.0}],
+        }
+        for i in range(2)
+    ]
+    keys = {"external_key_properties": {"customer_invoice_drafts": "draft_id"}}
+    lines = [schema_message("customer_invoice_drafts")] + [
+        record_message("customer_invoice_drafts", d) for d in drafts
+    ]
+    h.run(lines, **keys)  # drafts only
+    ledger = Ledger(h.config["ledger_path"])
+    for i in range(2):  # as if the process died inside POST .../convert
+        entry = ledger.get("customer_invoice_drafts", f"CV-{i}")
+        assert entry is not None
+        assert entry.object_id is not None
+        ledger.begin(
+            "customer_invoice_drafts", f"CV-{i}", entry.payload_hash, {**entry.extra, "converting": "x"}
+        )
+    # ... and the first conversion did reach the server before the process died
+    first = ledger.get("customer_invoice_drafts", "CV-0")
+    assert first is not None
+    token = h.sandbox.mint_tokens(h.company)["access_token"]
+    response = requests.post(
+        f"{h.sandbox.api_url}/customerinvoicedrafts/{first.object_id}/convert",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    ledger.close()
+
+    h.run(lines, convert_drafts=True, **keys)
+    invoices = collections.Counter(
+        str(i.get("YourReference"))
+        for i in h.objects("customerinvoices")
+        if str(i.get("YourReference")).startswith("CV-")
+    )
+    assert invoices == {"CV-0": 1, "CV-1": 1}
+    again = h.run(lines, convert_drafts=True, **keys)
+    assert again.run.outcomes.counts["skipped"] == 2
+    assert again.run.api.writes == 0

@@ -262,3 +262,16 @@ def test_sdk_decimals_become_plain_json_numbers() -> None:
     assert record == {"A": 100.0, "B": [{"C": 0.1}], "D": 3}
     assert isinstance(record["A"], float)
     assert json.loads(json.dumps(record)) == record
+
+
+def test_payment_outcome_decided_from_the_remaining_amount() -> None:
+    from decimal import Decimal as D
+
+    from target_eaccounting.errors import Undecidable
+    from target_eaccounting.payments import decide_payment
+
+    assert decide_payment(D("125.00"), D("75.00"), D("50"), "inv") == "inv"  # booked
+    assert decide_payment(D("-200"), D("-150"), D("50"), "inv") == "inv"  # supplier invoice: negative
+    assert decide_payment(D("125.00"), D("125.00"), D("50"), "inv") is None  # not booked: safe to send again
+    with pytest.raises(Undecidable, match="moved by 20"):
+        decide_payment(D("125.00"), D("105.00"), D("50"), "inv")  # something else happened: fail closed

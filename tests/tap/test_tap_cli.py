@@ -1,0 +1,81 @@
+"""The console script: --about lists every setting; auth url|status; a dead grant exits 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from eaccounting_sandbox.server import SandboxServer
+
+from .conftest import COMPANY, tap_config
+
+TAP = str(Path(sys.executable).parent / "tap-eaccounting")
+SETTINGS = [
+    "client_id", "client_secret", "refresh_token", "token_store_path", "api_url", "identity_url",
+    "start_date", "page_size", "max_concurrency", "detect_deletes", "account_balance_dates",
+    "request_timeout", "user_agent",
+]  # fmt: skip
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([TAP, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_about_lists_every_setting_and_marks_secrets() -> None:
+    about = json.loads(_run("--about", "--format=json").stdout)
+    props = about["settings"]["properties"]
+    for name in SETTINGS:
+        assert name in props, name
+    assert props["client_secret"].get("secret") is True
+    assert props["refresh_token"].get("secret") is True
+    markdown = _run("--about", "--format=markdown").stdout
+    assert all(f"| {name} |" in markdown for name in SETTINGS)
+
+
+def _write(tmp_path: Path, config: dict[str, Any]) -> str:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
+def _scopes(url: str) -> set[str]:
+    return set(parse_qs(urlsplit(url).query)["scope"][0].split())
+
+
+def test_auth_url_asks_for_the_minimal_read_only_scopes(sandbox: SandboxServer, tmp_path: Path) -> None:
+    config = _write(tmp_path, tap_config(sandbox, tmp_path))
+    # --config after the subcommand, as the re-authorize message words it.
+    one = _run("auth", "url", "--config", config, "--stream", "customer_invoices")
+    assert one.returncode == 0, one.stderr
+    assert _scopes(one.stdout.strip()) == {"ea:api", "offline_access", "ea:sales_readonly"}
+    # A child needs what its parent's endpoint accepts too: bank_accounts is purchase-only.
+    child = _run("auth", "--config", config, "url", "--stream", "bank_transactions_matched")
+    assert _scopes(child.stdout.strip()) == {"ea:api", "offline_access", "ea:purchase_readonly"}
+    everything = _scopes(_run("auth", "--config", config, "url").stdout.strip())
+    assert {"ea:api", "offline_access"} < everything
+    assert not any(s.endswith("_readonly") and s.removesuffix("_readonly") in everything for s in everything)
+
+
+def test_auth_status_never_prints_a_token(sandbox: SandboxServer, tmp_path: Path) -> None:
+    config = tap_config(sandbox, tmp_path)
+    path = _write(tmp_path, config)
+    status = _run("auth", "--config", path, "status", "--verify")
+    assert status.returncode == 0, status.stderr
+    stored = json.loads(Path(config["token_store_path"]).read_text())
+    for secret in (config["refresh_token"], config["client_secret"], *stored.values()):
+        if isinstance(secret, str) and len(secret) > 8:
+            assert secret not in status.stdout + status.stderr
+
+
+def test_revoked_grant_stops_the_sync_with_exit_code_2(fresh_sandbox: SandboxServer, tmp_path: Path) -> None:
+    config = tap_config(fresh_sandbox, tmp_path)
+    fresh_sandbox.admin("POST", "password-change", {"company": COMPANY})
+    result = _run("--config", _write(tmp_path, config))
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "re-authorize" in result.stderr.lower() or "reauthoriz" in result.stderr.lower()
+    assert config["refresh_token"] not in result.stderr + result.stdout
+    assert config["client_secret"] not in result.stderr + result.stdout
