@@ -3,14 +3,14 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install install-pipelines lint typecheck spec-check unit test clean demo
+.PHONY: install lint typecheck spec-check unit test clean demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test,lint]"
+	$(BIN)/pip install --quiet -e ".[test,lint,pipelines]"
 
 lint: install
 	$(BIN)/ruff check .
@@ -22,6 +22,8 @@ typecheck: install
 spec-check: install
 	@if [ -f ../shared/eaccounting-api/openapi-v2.json ]; then $(BIN)/python scripts/generate_from_spec.py --check; \
 	else echo "../shared not present: skipping the generated-files check"; fi
+	$(BIN)/python scripts/render_meltano_yml.py --check
+	$(BIN)/python scripts/render_readme.py --check
 
 unit: install
 	$(BIN)/pytest -n 2 --dist loadgroup
@@ -32,9 +34,6 @@ test: lint typecheck spec-check unit
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
-install-pipelines: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test,lint,pipelines]"
-
 # The demo: sandbox -> meltano run -> DuckDB, with a row-count table and a query. Run it twice.
-demo: install-pipelines
+demo: install
 	bash scripts/demo.sh

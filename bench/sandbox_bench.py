@@ -2,8 +2,9 @@
 
 Starts ``eaccounting-sandbox serve`` in its own process (one event loop = one server core), with the
 rate limit off and response validation off, then pages through ``/customerinvoices`` with
-``$pagesize=1000`` from client threads that only read the bytes. Prints records/s and p50/p99 request
-latency for: unordered paging, ``$orderby`` paging (cached sorted view) and a ``$filter``.
+``$pagesize=1000`` from client threads that only read the bytes. Prints records/s (wall clock, and per
+second of server CPU: client and server share this machine's cores) and p50/p99 request latency for:
+unordered paging, ``$orderby`` paging (cached sorted view) and a ``$filter``.
 
     .venv/bin/python bench/sandbox_bench.py [--scale 20] [--pages 200] [--clients 1,4]
 
@@ -46,6 +47,12 @@ def token(base: str) -> str:
     )
     response.raise_for_status()
     return str(response.json()["access_token"])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the server process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(base: str, auth: str, query: str, pages: int, clients: int) -> tuple[float, list[float], int]:
@@ -98,14 +105,18 @@ def main() -> None:
             ("$orderby=InvoiceNumber desc", "&$orderby=InvoiceNumber%20desc"),
             ("$filter=TotalAmount gt 1000", "&$filter=TotalAmount%20gt%201000"),
         ]
-        print(f"{'scenario':34} {'clients':>7} {'records/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'pages':>6}")
+        header = f"{'scenario':34} {'clients':>7} {'records/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'pages':>6}"
+        print(header + f" {'records/server-CPU-s':>21}")
         for name, query in scenarios:
             run(base, auth, query, 3, 1)  # warm the view cache and the connection
             for clients in (int(c) for c in args.clients.split(",")):
-                rate, latencies, _ = run(base, auth, query, args.pages, clients)
+                cpu_before = cpu_seconds(proc.pid)
+                rate, latencies, records = run(base, auth, query, args.pages, clients)
+                per_cpu = records / max(cpu_seconds(proc.pid) - cpu_before, 1e-9)
                 p50 = statistics.median(latencies)
                 p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else latencies[0]
-                print(f"{name:34} {clients:>7} {rate:>11,.0f} {p50:>8.1f} {p99:>8.1f} {len(latencies):>6}")
+                row = f"{name:34} {clients:>7} {rate:>11,.0f} {p50:>8.1f} {p99:>8.1f} {len(latencies):>6}"
+                print(row + f" {per_cpu:>21,.0f}")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

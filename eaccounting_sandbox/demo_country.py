@@ -44,6 +44,12 @@ class CountryProfile:
     equity: int
     cities: tuple[tuple[str, str], ...]  # (postal code, city)
     company_suffix: str
+    # Foreign customers: (currency, country code, units of base currency per unit), a demo snapshot.
+    fx: tuple[tuple[str, str, float], ...] = ()
+
+    def rate(self, currency: str | None) -> float:
+        """Base-currency units per unit of ``currency`` (1.0 for the base currency or an unknown one)."""
+        return next((rate for code, _, rate in self.fx if code == currency), 1.0)
 
 
 _NO_ACCOUNTS = (
@@ -151,6 +157,7 @@ PROFILES = {
         equity=2050,
         cities=(("0150", "Oslo"), ("5003", "Bergen"), ("7010", "Trondheim"), ("4006", "Stavanger")),
         company_suffix="AS",
+        fx=(("EUR", "DE", 11.5), ("SEK", "SE", 0.98)),
     ),
     "SE": CountryProfile(
         code="SE",
@@ -171,6 +178,7 @@ PROFILES = {
         equity=2091,
         cities=(("11122", "Stockholm"), ("41103", "Göteborg"), ("21119", "Malmö"), ("75320", "Uppsala")),
         company_suffix="AB",
+        fx=(("EUR", "FI", 11.3), ("NOK", "NO", 1.02)),
     ),
     "NL": CountryProfile(
         code="NL",
@@ -195,6 +203,7 @@ PROFILES = {
             ("2511 CV", "Den Haag"),
         ),
         company_suffix="B.V.",
+        fx=(("SEK", "SE", 0.088), ("USD", "US", 0.92)),
     ),
 }
 

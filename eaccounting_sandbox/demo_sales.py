@@ -69,6 +69,8 @@ def _customers(ctx: Ctx) -> None:
         postal, city = prof.cities[n % len(prof.cities)]
         terms = ctx.terms_sales[n % len(ctx.terms_sales)]
         created = ctx.start + timedelta(days=rng.randrange(60))
+        # Every ninth customer is abroad and invoiced in its own currency.
+        currency, country, _ = prof.fx[(n // 9) % len(prof.fx)] if n % 9 == 4 else (prof.currency, prof.code, 1.0)
         customers.append(
             build(
                 "CustomerApi",
@@ -78,13 +80,13 @@ def _customers(ctx: Ctx) -> None:
                 InvoiceAddress1=f"Storgata {n + 1}",
                 InvoicePostalCode=postal,
                 InvoiceCity=city,
-                InvoiceCountryCode=prof.code,
+                InvoiceCountryCode=country,
                 EmailAddress=f"faktura{n}@example.com",
                 IsPrivatePerson=private,
                 IsActive=n % 23 != 22,
                 TermsOfPaymentId=terms["Id"],
                 TermsOfPayment=dict(terms),
-                CurrencyCode=prof.currency,
+                CurrencyCode=currency,
                 CorporateIdentityNumber=None if private else f"{900000000 + n * 37}",
                 ChangedUtc=ctx.moment(created, n),
                 SalesDocumentLanguage=prof.language,
@@ -225,11 +227,16 @@ def invoice_template(ctx: Ctx) -> Record:
 
 def _invoices(ctx: Ctx) -> None:  # noqa: PLR0915 - one flat hot loop is what makes 1M invoices fast
     """Customer invoices in invoice-number order over the three fiscal years, most of the older paid."""
+    prof = ctx.profile
     count = ctx.scaled(BASE_CUSTOMER_INVOICES)
     template, row_sets = invoice_template(ctx), _row_sets(ctx)
     terms_days = {t["Id"]: t["NumberOfDays"] for t in ctx.terms_sales}
     # One template per customer, so each invoice is a single shallow copy plus its own fields.
-    per_customer = [dict(template, **customer_fields(ctx, c)) for c in ctx.customers]
+    per_customer = [
+        dict(template, **customer_fields(ctx, c), CurrencyCode=c["CurrencyCode"], CurrencyRate=prof.rate(c["CurrencyCode"]))
+        for c in ctx.customers
+    ]
+    customer_rates = [prof.rate(c["CurrencyCode"]) for c in ctx.customers]
     customer_terms = [timedelta(days=terms_days[c["TermsOfPaymentId"]]) for c in ctx.customers]
     span = (ctx.today - ctx.start).days
     ids = ctx.ids.block("customerinvoice", count)
@@ -239,7 +246,6 @@ def _invoices(ctx: Ctx) -> None:  # noqa: PLR0915 - one flat hot loop is what ma
     invoices: list[Record] = []
     append = invoices.append
     n_cust, n_sets = len(per_customer), len(row_sets)
-    prof = ctx.profile
     for i in range(count):
         offset = i * span // count
         cached = day_cache.get(offset)
@@ -274,9 +280,16 @@ def _invoices(ctx: Ctx) -> None:  # noqa: PLR0915 - one flat hot loop is what ma
         inv["InvoiceDate"] = day_z
         inv["DeliveryDate"] = day_z
         inv["DueDate"] = date_only(due)
-        inv["TotalAmount"] = inv["TotalAmountInvoiceCurrency"] = total
-        inv["TotalVatAmount"] = inv["TotalVatAmountInvoiceCurrency"] = round(sign * vat, 2)
-        inv["RemainingAmount"] = inv["RemainingAmountInvoiceCurrency"] = 0.0 if paid else total
+        # Amounts in the invoice currency; TotalAmount/TotalVatAmount/RemainingAmount in the company's.
+        rate = customer_rates[customer]
+        inv["TotalAmountInvoiceCurrency"] = total
+        inv["TotalVatAmountInvoiceCurrency"] = round(sign * vat, 2)
+        inv["RemainingAmountInvoiceCurrency"] = 0.0 if paid else total
+        if rate == 1.0:
+            inv["TotalAmount"], inv["TotalVatAmount"] = total, inv["TotalVatAmountInvoiceCurrency"]
+        else:
+            inv["TotalAmount"], inv["TotalVatAmount"] = round(total * rate, 2), round(sign * vat * rate, 2)
+        inv["RemainingAmount"] = 0.0 if paid else inv["TotalAmount"]
         inv["PaymentStatus"] = 0 if paid else (2 if due < ctx.today else 1)
         inv["PaymentReferenceNumber"] = f"{i + 1:08d}"
         inv["VoucherId"] = voucher_ids[i]
@@ -325,7 +338,7 @@ def _invoice_vouchers_and_ledger(ctx: Ctx, invoices: list[Record], receivables: 
                 "CustomerLedgerItemApi",
                 Id=ctx.ids.new("customerledgeritem"),
                 CurrencyCode=inv["CurrencyCode"],
-                CurrencyRate=1.0,
+                CurrencyRate=inv["CurrencyRate"],
                 CurrencyRateUnit=1,
                 CustomerId=inv["CustomerId"],
                 DueDate=inv["DueDate"],
@@ -348,7 +361,7 @@ def _invoice_vouchers_and_ledger(ctx: Ctx, invoices: list[Record], receivables: 
                     CompanyBankAccountId=ctx.bank_accounts[0]["Id"],
                     PaymentDate=midnight_z(pay_day),
                     Reference=inv["PaymentReferenceNumber"],
-                    PaymentAmount=total,
+                    PaymentAmount=inv["TotalAmountInvoiceCurrency"],
                     PaymentCurrency=inv["CurrencyCode"],
                     DomesticPaymentAmount=total,
                     PaymentType=2,

@@ -32,6 +32,7 @@ from eaccounting_sandbox.store import Company
 
 Record = dict[str, Any]
 CACHE_ENTRIES = 32
+INT32_MAX = 2**31 - 1  # Meta's fields are int32
 SUPPORTED_OPTIONS = ("$page", "$pagesize", "$filter", "$orderby")
 _encoder = msgspec.json.Encoder()
 
@@ -59,8 +60,8 @@ def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise errors.bad_query(f"Query parameter {name} must be an integer, got {raw!r}.") from None
-    if value < 1:
-        raise errors.bad_query(f"Query parameter {name} must be 1 or greater, got {value}.")
+    if not 1 <= value <= INT32_MAX:
+        raise errors.bad_query(f"Query parameter {name} must be between 1 and {INT32_MAX}, got {value}.")
     return value
 
 

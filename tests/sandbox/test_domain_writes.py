@@ -196,6 +196,11 @@ def test_payment_rules(company: Company) -> None:
     assert (
         fails(company, "POST", path, dict(base, PaymentCurrency="SEK"), invoiceId=invoice["Id"]).status == 400
     )
+    outside = fails(company, "POST", path, dict(base, PaymentDate="1999-12-31"), invoiceId=invoice["Id"])
+    assert (outside.status, outside.error_code) == (400, 3001)
+    locked_day = company.fiscal_years()[0]["EndDate"][:10]
+    locked = fails(company, "POST", path, dict(base, PaymentDate=locked_day), invoiceId=invoice["Id"])
+    assert (locked.status, locked.error_code) == (400, 4026)
     wrong_year = company.fiscal_years()[1]["Id"]
     assert (
         fails(company, "POST", path, dict(base, FiscalYearId=wrong_year), invoiceId=invoice["Id"]).status

@@ -7,15 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from domain_status import domain_ready
 
 from eaccounting_sandbox.server import SandboxServer
-
-needs_odata = pytest.mark.xfail(
-    not domain_ready("odata"),
-    reason="eaccounting_sandbox.odata (domain) not written yet",
-    strict=False,
-)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +101,9 @@ def test_oversize_page_is_400_when_the_switch_is_on(fresh_sandbox: SandboxServer
     assert get(fresh_sandbox, auth, "/vouchers", **{"$pagesize": 1000}).status_code == 200
 
 
-@pytest.mark.parametrize("params", [{"$page": "0"}, {"$page": "x"}, {"$pagesize": "0"}, {"$pagesize": "-5"}])
+@pytest.mark.parametrize(
+    "params", [{"$page": "0"}, {"$page": "x"}, {"$page": str(2**31)}, {"$pagesize": "0"}, {"$pagesize": "-5"}]
+)
 def test_bad_paging_parameters_are_400(
     sandbox: SandboxServer, auth: dict[str, str], params: dict[str, str]
 ) -> None:
@@ -148,7 +143,6 @@ def test_unordered_paging_shuffles_when_the_switch_is_on(fresh_sandbox: SandboxS
     assert all(set(order) <= everything for order in orders)
 
 
-@needs_odata
 def test_orderby_keeps_pages_stable_even_with_shuffle_on(fresh_sandbox: SandboxServer) -> None:
     fresh_sandbox.admin("POST", "config", {"shuffle_unordered": True})
     auth = {"Authorization": "Bearer " + fresh_sandbox.mint_tokens()["access_token"]}
@@ -162,7 +156,6 @@ def test_orderby_keeps_pages_stable_even_with_shuffle_on(fresh_sandbox: SandboxS
     assert runs[0] == runs[1] == runs[2] == sorted(runs[0])
 
 
-@needs_odata
 def test_orderby_several_fields_desc(sandbox: SandboxServer, auth: dict[str, str]) -> None:
     data = get(
         sandbox,
@@ -174,7 +167,6 @@ def test_orderby_several_fields_desc(sandbox: SandboxServer, auth: dict[str, str
     assert keys == sorted(keys)
 
 
-@needs_odata
 def test_filter_on_datetime_and_and_or(sandbox: SandboxServer, auth: dict[str, str]) -> None:
     everything = get(sandbox, auth, "/customerinvoices", **{"$pagesize": 1000}).json()["Data"]
     pivot = sorted(r["ModifiedUtc"] for r in everything)[len(everything) // 2]
@@ -196,7 +188,6 @@ def test_filter_on_datetime_and_and_or(sandbox: SandboxServer, auth: dict[str, s
     assert either["Meta"]["TotalNumberOfResults"] >= 1
 
 
-@needs_odata
 @pytest.mark.parametrize("text", ["Name eq", "Name eqq 'x'", "(Name eq 'x'", "NoSuchField eq 1"])
 def test_unparseable_filter_is_400_6000(sandbox: SandboxServer, auth: dict[str, str], text: str) -> None:
     response = get(sandbox, auth, "/customers", **{"$filter": text})
@@ -204,7 +195,6 @@ def test_unparseable_filter_is_400_6000(sandbox: SandboxServer, auth: dict[str, 
     assert response.json()["ErrorCode"] == 6000
 
 
-@needs_odata
 def test_malformed_datetime_in_filter_is_400_6001(sandbox: SandboxServer, auth: dict[str, str]) -> None:
     response = get(sandbox, auth, "/customerinvoices", **{"$filter": "ModifiedUtc gt 2024-13-45T99:00:00Z"})
     assert response.status_code == 400
@@ -219,11 +209,6 @@ def test_modified_since_utc_on_customerinvoices(sandbox: SandboxServer, auth: di
     assert all(r["ModifiedUtc"] >= pivot[:19] for r in since["Data"])
 
 
-@pytest.mark.xfail(
-    not domain_ready("store_churn"),
-    reason="churn (domain) not written yet",
-    strict=False,
-)
 def test_churn_between_pages_is_visible_to_a_paging_client(fresh_sandbox: SandboxServer) -> None:
     auth = {"Authorization": "Bearer " + fresh_sandbox.mint_tokens()["access_token"]}
     fresh_sandbox.admin(

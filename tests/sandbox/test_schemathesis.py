@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from domain_status import domain_ready
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
@@ -100,7 +99,5 @@ def test_reads_conform(
 def test_writes_conform(
     case: schemathesis.Case, conformance_sandbox: tuple[SandboxServer, dict[str, str]]
 ) -> None:
-    if not domain_ready("writes"):
-        pytest.xfail("eaccounting_sandbox.writes (domain) not written yet")
     server, headers = conformance_sandbox
     case.call_and_validate(base_url=server.api_url, headers=headers, checks=CHECKS, timeout=30)

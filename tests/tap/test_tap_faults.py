@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from eaccounting_sandbox.server import SandboxServer
 
 from .conftest import catalog_for, object_ids, run_tap, tap_config
@@ -43,11 +41,15 @@ def test_5xx_resets_and_timeouts_are_retried_without_losing_records(
     assert run.tap.streams["customer_invoices"].runtime.client.stats["retries"] >= 1
 
 
-@pytest.mark.skip(
-    reason="needs a short 429 from the sandbox (docs/REQUESTS.md 21:40); a real window waits 60 s"
-)
-def test_429_is_waited_out() -> None:  # pragma: no cover
-    raise AssertionError
+def test_429_is_waited_out_without_losing_records(fresh_sandbox: SandboxServer, tmp_path: Path) -> None:
+    # 429 ErrorCode 4010 "... Try again in 1 seconds." on some pages, as the live API answers over budget.
+    faults = {"rate_limit_rate": 0.3, "rate_limit_seconds": 1, "seed": 4, "max_faults": 4}
+    fresh_sandbox.admin("POST", "faults", {**faults, "paths": ["/v2/customerinvoices"]})
+    run = run_tap(tap_config(fresh_sandbox, tmp_path, page_size=25), ["customer_invoices"])
+    fresh_sandbox.admin("DELETE", "faults")
+    ids = [r["Id"] for r in run.records["customer_invoices"]]
+    assert sorted(ids) == sorted(object_ids(fresh_sandbox, "customerinvoices"))
+    assert run.tap.streams["customer_invoices"].runtime.client.stats["429"] >= 1
 
 
 def _messages(path: Path) -> list[dict]:

@@ -4,6 +4,9 @@ API's deviations (date-only values, 7-digit fractions, nulls) under the generate
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +14,9 @@ from jsonschema import Draft202012Validator
 
 from eaccounting_sandbox.server import SandboxServer
 from tap_eaccounting.client import load_schema
+from tap_eaccounting.tap import TapEAccounting
 
-from .conftest import run_tap, tap_config
+from .conftest import catalog_for, run_tap, tap_config
 
 
 def test_pass_through_records_equal_decoded_records(sandbox: SandboxServer, tmp_path: Path) -> None:
@@ -61,3 +65,21 @@ def test_records_validate_and_deviating_date_times_parse(sandbox: SandboxServer,
                 seen_seven_digits |= "." in value and len(value.split(".")[1].rstrip("Z")) == 7
     assert seen_date_only, "the sandbox sent no date-only value: this test proves nothing"
     assert seen_seven_digits, "the sandbox sent no 7-digit fraction: this test proves nothing"
+
+
+def test_deselected_property_is_not_emitted(sandbox: SandboxServer, tmp_path: Path) -> None:
+    config = tap_config(sandbox, tmp_path)
+    catalog = catalog_for(config, ["customers"])
+    for entry in catalog["streams"]:
+        if entry["tap_stream_id"] == "customers":
+            for md in entry["metadata"]:
+                if md["breadcrumb"] == ["properties", "Note"]:
+                    md["metadata"]["selected"] = False
+    tap = TapEAccounting(config=config, catalog=catalog)
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        tap.sync_all()
+    records = [m["record"] for m in map(json.loads, buffer.getvalue().splitlines()) if m["type"] == "RECORD"]
+    assert len(records) == 80
+    assert all("Note" not in r and "Id" in r for r in records)
+    assert not tap.streams["customers"].passthrough  # type: ignore[attr-defined]
