@@ -55,6 +55,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def run(base: str, auth: str, query: str, pages: int, clients: int) -> tuple[float, list[float], int]:
     """(records per second, per-request latencies in ms, records fetched)."""
     local = threading.local()
@@ -100,6 +107,7 @@ def main() -> None:
         auth = "Bearer " + token(base)
         total = requests.get(f"{base}/_admin/counts", timeout=60).json()["/customerinvoices"]
         print(f"/customerinvoices: {total} records; {os.cpu_count()} CPUs; server = 1 process, 1 event loop")
+        print(f"server RSS after start: {rss_mib(proc.pid):,.0f} MiB")
         scenarios = [
             ("unordered", ""),
             ("$orderby=InvoiceNumber desc", "&$orderby=InvoiceNumber%20desc"),
@@ -117,6 +125,7 @@ def main() -> None:
                 p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else latencies[0]
                 row = f"{name:34} {clients:>7} {rate:>11,.0f} {p50:>8.1f} {p99:>8.1f} {len(latencies):>6}"
                 print(row + f" {per_cpu:>21,.0f}")
+        print(f"server RSS at the end (view cache warm): {rss_mib(proc.pid):,.0f} MiB")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

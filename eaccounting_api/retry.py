@@ -12,9 +12,20 @@
   key, so only the caller can find out whether it took effect. A connect failure or connect
   timeout provably did not send anything and is retried.
 
-The loop is a bounded ``for`` over ``max_tries`` (and ``max_time``) rather than the ``backoff``
-library's decorator, because the wait depends on the exception (the server's "Try again in N") and
-the sleep must be injectable so tests assert on computed waits rather than on the wall clock.
+Budget: at most ``max_tries`` sends, and a wait that would end past ``max_time`` (measured on the
+injectable ``clock``) is not taken: the last error is raised at once instead of sleeping out the
+budget for one more send (for a 429, a send the server has already said it will refuse).
+
+Why a bounded ``for`` loop and not ``backoff.on_exception`` (checked against backoff 2.2.1, the
+latest release): its sync loop (``backoff/_sync.py``) always sleeps with ``time.sleep`` and measures
+``max_time`` with ``datetime.now()``, with no way to inject either. ``on_backoff`` sees
+``details["wait"]``, but backoff sleeps it anyway, so tests could not assert the computed waits
+without sleeping them (a real 429 asks for up to 60 s) short of patching ``time.sleep`` for the
+whole process (the in-process sandbox and the limiter sleep through it too). Its ``max_time`` also
+shortens the last wait to the remaining budget and re-sends (a 30 s "Try again" with 3 s left:
+sleeps 3 s, then sends a request certain to get 429 again), and ``full_jitter`` draws from the
+global ``random``. The exception-dependent wait alone would fit (``backoff.runtime``); the sleep
+and the budget do not.
 """
 
 from __future__ import annotations

@@ -66,10 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     from eaccounting_sandbox.app import Sandbox
     from eaccounting_sandbox.server import bind_socket, uvicorn_server
 
-    config = config_from(args)
-    print(f"eaccounting-sandbox: generating demo data (seed={config.seed}, scale={config.scale})", flush=True)
-    sandbox = Sandbox(config)
-    sock = bind_socket(args.host, args.port)
+    try:
+        config = config_from(args)
+        print(
+            f"eaccounting-sandbox: generating demo data (seed={config.seed}, scale={config.scale})",
+            flush=True,
+        )
+        sandbox = Sandbox(config)
+        sock = bind_socket(args.host, args.port)
+    except (ValueError, OSError) as exc:  # bad --faults JSON, unknown country, port in use
+        print(f"eaccounting-sandbox: {exc}", file=sys.stderr)
+        return 2
     host, port = sock.getsockname()[:2]
     base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
     lines = [

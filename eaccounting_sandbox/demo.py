@@ -44,6 +44,10 @@ class Ids:
             f"{self.prefix(kind)}{(n >> 48) & 0xFFF:03x}-8{(n >> 36) & 0xFFF:03x}-{n & 0xFFFFFFFFFFFF:012x}"
         )
 
+    def reserve(self, kind: str, count: int) -> None:
+        """Advance ``kind``'s counter by ``count`` (the caller formats those ids itself)."""
+        self._counters[kind] = self._counters.get(kind, 0) + count
+
     def block(self, kind: str, count: int) -> list[str]:
         """``count`` new ids at once (the fast path for a million invoices)."""
         start = self._counters.get(kind, 0) + 1
@@ -125,9 +129,19 @@ def generate_company(
     finally:
         if was_enabled:
             gc.enable()
+    company.clock.advance_past(_newest_stamp(company))
     if scale >= FREEZE_FROM_SCALE:
         gc.freeze()
     return company
+
+
+def _newest_stamp(company: Company) -> str:
+    newest = ""
+    for coll in company.collections.values():
+        for name in ("ModifiedUtc", "ChangedUtc", "CreatedUtc"):
+            if coll.items and name in coll.items[0]:
+                newest = max(newest, max((r[name] or "" for r in coll.items), default=""))
+    return newest
 
 
 def _ledger(ctx: Ctx) -> None:

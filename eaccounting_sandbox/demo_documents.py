@@ -22,7 +22,7 @@ def invoice_drafts(ctx: Ctx) -> None:
     for n in range(8):
         customer = ctx.customers[n * 3 % len(ctx.customers)]
         article = ctx.articles[n % len(ctx.articles)]
-        day = ctx.today - timedelta(days=n)
+        day = ctx.today - timedelta(days=n + 1)  # stamps stay in the past
         row = build(
             "CustomerInvoiceDraftRowApi",
             Id=ctx.ids.new("draftrow"),

@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from eaccounting_sandbox.demo import BASE_CUSTOMER_INVOICES, Ctx, voucher
+from eaccounting_sandbox import demo_bookkeeping
+from eaccounting_sandbox.demo import BASE_CUSTOMER_INVOICES, Ctx
 from eaccounting_sandbox.demo_schema import build, skeleton
 from eaccounting_sandbox.demo_time import date_only, midnight_z
 from eaccounting_sandbox.store import Record
@@ -70,7 +71,9 @@ def _customers(ctx: Ctx) -> None:
         terms = ctx.terms_sales[n % len(ctx.terms_sales)]
         created = ctx.start + timedelta(days=rng.randrange(60))
         # Every ninth customer is abroad and invoiced in its own currency.
-        currency, country, _ = prof.fx[(n // 9) % len(prof.fx)] if n % 9 == 4 else (prof.currency, prof.code, 1.0)
+        currency, country, _ = (
+            prof.fx[(n // 9) % len(prof.fx)] if n % 9 == 4 else (prof.currency, prof.code, 1.0)
+        )
         customers.append(
             build(
                 "CustomerApi",
@@ -226,161 +229,115 @@ def invoice_template(ctx: Ctx) -> Record:
 
 
 def _invoices(ctx: Ctx) -> None:  # noqa: PLR0915 - one flat hot loop is what makes 1M invoices fast
-    """Customer invoices in invoice-number order over the three fiscal years, most of the older paid."""
+    """Customer invoices in invoice-number order over the three fiscal years, most of the older paid.
+
+    Everything that repeats (per day, per due date, per row set, per customer) is computed once and
+    looked up; per invoice there is one dict copy, its row copies and a handful of assignments.
+    """
     prof = ctx.profile
     count = ctx.scaled(BASE_CUSTOMER_INVOICES)
+    if count >= 1 << 36:
+        raise ValueError(f"scale {ctx.scale} gives more invoices than the id scheme allows")
     template, row_sets = invoice_template(ctx), _row_sets(ctx)
     terms_days = {t["Id"]: t["NumberOfDays"] for t in ctx.terms_sales}
     # One template per customer, so each invoice is a single shallow copy plus its own fields.
     per_customer = [
-        dict(template, **customer_fields(ctx, c), CurrencyCode=c["CurrencyCode"], CurrencyRate=prof.rate(c["CurrencyCode"]))
+        dict(
+            template,
+            **customer_fields(ctx, c),
+            CurrencyCode=c["CurrencyCode"],
+            CurrencyRate=prof.rate(c["CurrencyCode"]),
+        )
         for c in ctx.customers
     ]
     customer_rates = [prof.rate(c["CurrencyCode"]) for c in ctx.customers]
-    customer_terms = [timedelta(days=terms_days[c["TermsOfPaymentId"]]) for c in ctx.customers]
-    span = (ctx.today - ctx.start).days
-    ids = ctx.ids.block("customerinvoice", count)
-    row_ids = ctx.ids.prefix("customerinvoicerow")
-    voucher_ids = ctx.ids.block("invoicevoucher", count)
-    day_cache: dict[int, tuple[date, str]] = {}
+    customer_terms = [terms_days[c["TermsOfPaymentId"]] for c in ctx.customers]
+    # Precomputed (rows, vat spec, total, vat) for debit and credit invoices of each row set.
+    variants = [
+        (
+            (rows, spec, round(net + vat, 2), vat),
+            ([_negated(r) for r in rows], spec, round(-(net + vat), 2), round(-vat, 2)),
+        )
+        for rows, net, vat, spec in row_sets
+    ]
+    span, today = (ctx.today - ctx.start).days, ctx.today
+    # Ids as Ids.block would make them (n = 1..count, below 2**36 so the middle groups are zero).
+    invoice_head = ctx.ids.prefix("customerinvoice") + "000-8000-"
+    voucher_head = ctx.ids.prefix("invoicevoucher") + "000-8000-"
+    row_heads = [f"{ctx.ids.prefix('customerinvoicerow')}000-8{line:03x}-" for line in range(4)]
+    ctx.ids.reserve("customerinvoice", count)
+    ctx.ids.reserve("invoicevoucher", count)
+    clocks = [
+        f"T{8 + k % 9:02d}:{k % 60:02d}:{(k * 7) % 60:02d}.{(k * 7919) % 10000000:07d}Z" for k in range(10007)
+    ]
+    days: dict[int, tuple[date, str]] = {}
+    dues: dict[tuple[int, int], tuple[str, int, bool, list[str]]] = {}
     invoices: list[Record] = []
     append = invoices.append
     n_cust, n_sets = len(per_customer), len(row_sets)
     for i in range(count):
+        n = i + 1
         offset = i * span // count
-        cached = day_cache.get(offset)
-        if cached is None:
+        day_info = days.get(offset)
+        if day_info is None:
             day = ctx.start + timedelta(days=offset)
-            cached = day_cache[offset] = (day, midnight_z(day))
-        day, day_z = cached
+            day_info = days[offset] = (day, midnight_z(day))
+        day, day_z = day_info
         customer = (i * 7919) % n_cust
-        rows, net, vat, vat_spec = row_sets[(i * 104729) % n_sets]
-        credit = i % 25 == 24
-        sign = -1.0 if credit else 1.0
-        total = round(sign * (net + vat), 2)
-        due = day + customer_terms[customer]
-        created = f"{day_z[:11]}{8 + i % 9:02d}:{i % 60:02d}:{(i * 7) % 60:02d}.{(i * 7919) % 10000000:07d}Z"
-        inv = per_customer[customer].copy()
-        new_rows = []
-        for row in rows:
-            copy = row.copy()
-            copy["Id"] = (
-                f"{row_ids}{(i >> 36) & 0xFFF:03x}-8{row['LineNumber']:03x}-{i & 0xFFFFFFFFFFFF:012x}"
+        due_key = (offset, customer_terms[customer])
+        due_info = dues.get(due_key)
+        if due_info is None:
+            due = day + timedelta(days=customer_terms[customer])
+            pays = [midnight_z(due - timedelta(days=k)) for k in range(5)]
+            due_info = dues[due_key] = (
+                date_only(due),
+                2 if due < today else 1,
+                (today - due).days > 20,
+                pays,
             )
-            if credit:
-                copy["AmountNoVat"] = copy["Amount"] = -row["Amount"]
-                copy["Quantity"] = -row["Quantity"]
-            new_rows.append(copy)
-        paid = (ctx.today - due).days > 20 and i % 11 != 3
-        inv["Id"] = ids[i]
-        inv["InvoiceNumber"] = i + 1
+        due_only, open_status, old_enough, pays = due_info
+        credit = i % 25 == 24
+        rows, vat_spec, total, vat = variants[(i * 104729) % n_sets][credit]
+        tail = f"{n:012x}"
+        paid = old_enough and i % 11 != 3
+        created = day_z[:10] + clocks[i % 10007]
+        inv = per_customer[customer].copy()
+        inv["Rows"] = [{**row, "Id": row_heads[line] + tail} for line, row in enumerate(rows)]
+        inv["Id"] = invoice_head + tail
+        inv["InvoiceNumber"] = n
         inv["IsCreditInvoice"] = credit
-        inv["Rows"] = new_rows
         inv["VatSpecification"] = vat_spec
-        inv["InvoiceDate"] = day_z
-        inv["DeliveryDate"] = day_z
-        inv["DueDate"] = date_only(due)
+        inv["InvoiceDate"] = inv["DeliveryDate"] = day_z
+        inv["DueDate"] = due_only
         # Amounts in the invoice currency; TotalAmount/TotalVatAmount/RemainingAmount in the company's.
-        rate = customer_rates[customer]
         inv["TotalAmountInvoiceCurrency"] = total
-        inv["TotalVatAmountInvoiceCurrency"] = round(sign * vat, 2)
-        inv["RemainingAmountInvoiceCurrency"] = 0.0 if paid else total
+        inv["TotalVatAmountInvoiceCurrency"] = vat
+        rate = customer_rates[customer]
         if rate == 1.0:
-            inv["TotalAmount"], inv["TotalVatAmount"] = total, inv["TotalVatAmountInvoiceCurrency"]
+            inv["TotalAmount"], inv["TotalVatAmount"] = total, vat
         else:
-            inv["TotalAmount"], inv["TotalVatAmount"] = round(total * rate, 2), round(sign * vat * rate, 2)
-        inv["RemainingAmount"] = 0.0 if paid else inv["TotalAmount"]
-        inv["PaymentStatus"] = 0 if paid else (2 if due < ctx.today else 1)
-        inv["PaymentReferenceNumber"] = f"{i + 1:08d}"
-        inv["VoucherId"] = voucher_ids[i]
-        inv["VoucherNumber"] = f"F{i + 1}"
+            inv["TotalAmount"], inv["TotalVatAmount"] = round(total * rate, 2), round(vat * rate, 2)
+        inv["PaymentReferenceNumber"] = f"{n:08d}"
+        inv["VoucherId"] = voucher_head + tail
+        inv["VoucherNumber"] = f"F{n}"
         inv["CreatedUtc"] = created
         if paid:
-            pay_day = due - timedelta(days=i % 5)
-            inv["PaymentDate"] = midnight_z(pay_day)
-            inv["ModifiedUtc"] = f"{midnight_z(pay_day)[:11]}{created[11:]}"
+            inv["RemainingAmount"] = inv["RemainingAmountInvoiceCurrency"] = 0.0
+            inv["PaymentStatus"] = 0
+            pay_z = pays[i % 5]
+            inv["PaymentDate"] = pay_z
+            inv["ModifiedUtc"] = pay_z[:10] + created[10:]
         else:
+            inv["RemainingAmountInvoiceCurrency"] = total
+            inv["RemainingAmount"] = inv["TotalAmount"]
+            inv["PaymentStatus"] = open_status
             inv["ModifiedUtc"] = created
         append(inv)
     ctx.add("customerinvoices", "CustomerInvoiceApi", invoices)
     ctx.company.counters["customerinvoice"] = count
-    _invoice_vouchers_and_ledger(ctx, invoices, prof.receivables, prof.sales)
+    demo_bookkeeping.book_invoices(ctx, invoices, prof.receivables, prof.sales)
 
 
-def _invoice_vouchers_and_ledger(ctx: Ctx, invoices: list[Record], receivables: int, sales: int) -> None:
-    """The booking voucher of every invoice and a customer ledger item per invoice.
-
-    Vouchers are built only for the base-scale invoices (at 1,000,000 invoices a voucher each would
-    double generation time); the invoice's ``VoucherId`` of larger scales points at no stored voucher.
-    """
-    vat_account = ctx.profile.vat_rates[0].sales_account
-    vouchers, ledger = [], []
-    for inv in invoices[: BASE_CUSTOMER_INVOICES * 2]:
-        day = date.fromisoformat(inv["InvoiceDate"][:10])
-        total, vat = inv["TotalAmount"], inv["TotalVatAmount"]
-        text = f"Faktura {inv['InvoiceNumber']}"
-        rec = voucher(
-            ctx,
-            day,
-            text,
-            [
-                (receivables, max(total, 0.0), max(-total, 0.0), text),
-                (sales, max(-(total - vat), 0.0), max(total - vat, 0.0), text),
-                (vat_account, max(-vat, 0.0), max(vat, 0.0), text),
-            ],
-            VoucherType=4,
-            SourceId=inv["Id"],
-        )
-        rec["Id"] = inv["VoucherId"]
-        vouchers.append(rec)
-        ledger.append(
-            build(
-                "CustomerLedgerItemApi",
-                Id=ctx.ids.new("customerledgeritem"),
-                CurrencyCode=inv["CurrencyCode"],
-                CurrencyRate=inv["CurrencyRate"],
-                CurrencyRateUnit=1,
-                CustomerId=inv["CustomerId"],
-                DueDate=inv["DueDate"],
-                InvoiceDate=inv["InvoiceDate"],
-                InvoiceNumber=inv["InvoiceNumber"],
-                IsCreditInvoice=inv["IsCreditInvoice"],
-                ModifiedUtc=inv["ModifiedUtc"],
-                PaymentReferenceNumber=inv["PaymentReferenceNumber"],
-                RemainingAmountInvoiceCurrency=inv["RemainingAmountInvoiceCurrency"],
-                TotalAmountInvoiceCurrency=inv["TotalAmountInvoiceCurrency"],
-                VATAmountInvoiceCurrency=inv["TotalVatAmountInvoiceCurrency"],
-                VoucherId=inv["VoucherId"],
-            )
-        )
-        if inv["PaymentDate"] and len(ctx.company.payments) < BASE_CUSTOMER_INVOICES:
-            pay_day = date.fromisoformat(inv["PaymentDate"][:10])
-            ctx.company.payments[inv["Id"]] = [
-                build(
-                    "InvoicePaymentApi",
-                    CompanyBankAccountId=ctx.bank_accounts[0]["Id"],
-                    PaymentDate=midnight_z(pay_day),
-                    Reference=inv["PaymentReferenceNumber"],
-                    PaymentAmount=inv["TotalAmountInvoiceCurrency"],
-                    PaymentCurrency=inv["CurrencyCode"],
-                    DomesticPaymentAmount=total,
-                    PaymentType=2,
-                    BankTransactionId=ctx.ids.new("paymenttx"),
-                )
-            ]
-            pay_text = f"Innbetaling faktura {inv['InvoiceNumber']}"
-            vouchers.append(
-                voucher(
-                    ctx,
-                    pay_day,
-                    pay_text,
-                    [
-                        (ctx.profile.bank, max(total, 0.0), max(-total, 0.0), pay_text),
-                        (receivables, max(-total, 0.0), max(total, 0.0), pay_text),
-                    ],
-                    VoucherType=5,
-                    SourceId=inv["Id"],
-                )
-            )
-    ctx.add("vouchers", "VoucherApi", vouchers)
-    ctx.add("customerledgeritems", "CustomerLedgerItemApi", ledger)
+def _negated(row: Record) -> Record:
+    """A credit-invoice row: the same row with negative quantity and amounts."""
+    return dict(row, Quantity=-row["Quantity"], AmountNoVat=-row["AmountNoVat"], Amount=-row["Amount"])

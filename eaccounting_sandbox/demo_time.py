@@ -104,3 +104,11 @@ class Clock:
 
     def stamp(self) -> str:
         return stamp(self.now())
+
+    def advance_past(self, latest: str) -> None:
+        """Never hand out a stamp at or before ``latest`` (the newest generated one): incremental syncs
+        bookmark the highest ``ModifiedUtc`` they saw, so a later write must sort after it."""
+        moment = parse_instant(latest)
+        with self._lock:
+            if moment is not None and moment > self._last:
+                self._last = moment

@@ -7,6 +7,7 @@ A fault spec (every key optional)::
      "rate_limit_rate": 0.0, "rate_limit_seconds": 1,   # 429 ErrorCode 4010 "Try again in N seconds."
      "reset_rate": 0.0,                          # TCP reset before any response byte
      "truncate_rate": 0.0,                       # 200 with a cut-off JSON body (Content-Length matches)
+     "truncate_mode": "json",                    # or "connection": full Content-Length, reset mid-body
      "slow_rate": 0.0, "slow_seconds": 30,       # answer only after slow_seconds (beyond a client timeout)
      "lost_response_rate": 0.0,                  # writes: commit, then drop the connection unanswered
      "methods": ["POST"], "paths": ["/v2/customerinvoices"],   # restrict to these (path prefixes)
@@ -25,6 +26,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import parse_qsl
 
 KINDS = ("reset", "error", "rate_limited", "slow", "truncate", "lost_response")
 DEFAULT_PATHS = ("/v2",)
@@ -49,6 +51,7 @@ class FaultSpec:
     rate_limit_seconds: int = 1
     reset_rate: float = 0.0
     truncate_rate: float = 0.0
+    truncate_mode: str = "json"  # or "connection"
     slow_rate: float = 0.0
     slow_seconds: float = 30.0
     lost_response_rate: float = 0.0
@@ -69,29 +72,49 @@ class FaultSpec:
             raise ValueError(f"unknown fault option(s): {', '.join(unknown)}; known: {names}")
         values = dict(raw)
         churn = values.pop("churn", None)
-        spec = cls(**values)
+        try:
+            spec = cls(**values)
+        except TypeError as exc:
+            raise ValueError(f"bad fault spec: {exc}") from None
         if churn is not None:
             if not isinstance(churn, dict) or "company" not in churn:
                 raise ValueError('churn needs {"company": ..., "creates"/"updates"/"deletes": N}')
-            spec.churn = ChurnSpec(**churn)
-        rates = (
-            "error_rate",
-            "rate_limit_rate",
-            "reset_rate",
-            "truncate_rate",
-            "slow_rate",
-            "lost_response_rate",
-        )
-        for name in rates:
-            rate = getattr(spec, name)
-            if not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
-                raise ValueError(f"fault option {name} must be a number between 0 and 1, got {rate!r}")
-        bad = [s for s in spec.error_statuses if s not in (500, 502, 503, 504)]
-        if bad:
-            raise ValueError(f"error_statuses must be among 500, 502, 503, 504; got {bad}")
+            try:
+                spec.churn = ChurnSpec(**churn)
+            except TypeError as exc:
+                raise ValueError(f"bad churn spec: {exc}") from None
+        _check(spec)
         if spec.methods is not None:
             spec.methods = [m.upper() for m in spec.methods]
         return spec
+
+
+RATES = ("error_rate", "rate_limit_rate", "reset_rate", "truncate_rate", "slow_rate", "lost_response_rate")
+AMOUNTS = ("latency_ms", "jitter_ms", "slow_seconds", "rate_limit_seconds")
+
+
+def _within(value: Any, upper: float) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= upper
+
+
+def _check(spec: FaultSpec) -> None:
+    """Reject a spec that would only fail later, inside a request."""
+    problems = [f"{n} must be a number between 0 and 1" for n in RATES if not _within(getattr(spec, n), 1.0)]
+    problems += [f"{n} must be a number >= 0" for n in AMOUNTS if not _within(getattr(spec, n), float("inf"))]
+    if spec.max_faults is not None and (not isinstance(spec.max_faults, int) or spec.max_faults < 0):
+        problems.append("max_faults must be an integer >= 0")
+    for name in ("methods", "paths"):
+        value = getattr(spec, name)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            problems.append(f"{name} must be a list of strings")
+    if not isinstance(spec.error_statuses, list) or any(
+        s not in (500, 502, 503, 504) for s in spec.error_statuses
+    ):
+        problems.append("error_statuses must be a list among 500, 502, 503, 504")
+    if spec.truncate_mode not in ("json", "connection"):
+        problems.append("truncate_mode must be 'json' or 'connection'")
+    if problems:
+        raise ValueError("bad fault spec: " + "; ".join(problems))
 
 
 @dataclass(frozen=True)
@@ -127,7 +150,7 @@ class FaultInjector:
     def clear(self) -> None:
         self.set({})
 
-    def decide(self, method: str, path: str, query: dict[str, str]) -> Decision:
+    def decide(self, method: str, path: str, query_string: bytes) -> Decision:
         if not self.active or path.startswith("/_admin"):
             return NO_FAULT
         spec = self.spec
@@ -138,7 +161,7 @@ class FaultInjector:
         delay = spec.latency_ms / 1000.0
         if spec.jitter_ms:
             delay += self._rng.uniform(0.0, spec.jitter_ms / 1000.0)
-        churn = self._churn_due(method, query)
+        churn = self._churn_due(method, query_string)
         kind = self._draw_kind(method)
         if kind is None:
             return Decision(delay=delay, churn=churn)
@@ -164,10 +187,11 @@ class FaultInjector:
                 return kind
         return None
 
-    def _churn_due(self, method: str, query: dict[str, str]) -> ChurnSpec | None:
+    def _churn_due(self, method: str, query_string: bytes) -> ChurnSpec | None:
         churn = self.spec.churn
         if churn is None or method != "GET":
             return None
+        query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
         try:
             page = int(query.get("$page", "1"))
         except ValueError:

@@ -30,6 +30,7 @@ ALL_SCOPES = (
     "ea:accounting",
 )
 CODE_TTL = 300
+PRUNE_AT = 50_000
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
@@ -141,7 +142,7 @@ class IdentityServer:
             grant = self._refresh.pop(form.get("refresh_token", ""), None)
             if grant is None or grant.client_id != client_id:
                 return _oauth_error("invalid_grant")
-            return JSONResponse(self._issue(grant, ttl=None, with_refresh=True))
+            return _token_response(self._issue(grant, ttl=None, with_refresh=True))
         if grant_type == "authorization_code":
             code = self._codes.pop(form.get("code", ""), None)
             if (
@@ -152,7 +153,7 @@ class IdentityServer:
             ):
                 return _oauth_error("invalid_grant")
             with_refresh = "offline_access" in code.grant.scopes
-            return JSONResponse(self._issue(code.grant, ttl=None, with_refresh=with_refresh))
+            return _token_response(self._issue(code.grant, ttl=None, with_refresh=with_refresh))
         return _oauth_error("unsupported_grant_type")
 
     async def authorize_endpoint(self, request: Request) -> Response:
@@ -196,6 +197,10 @@ class IdentityServer:
 
     def _issue(self, grant: Grant, *, ttl: int | None, with_refresh: bool) -> dict[str, Any]:
         lifetime = self.config.access_token_ttl if ttl is None else ttl
+        if len(self._access) >= PRUNE_AT:
+            # Long-running sandboxes (benchmarks, demos) mint many tokens: forget the expired ones.
+            now = time.time()
+            self._access = {k: v for k, v in self._access.items() if v.expires_at > now}
         access = secrets.token_urlsafe(32)
         self._access[access] = AccessToken(grant, time.time() + lifetime)
         body: dict[str, Any] = {"access_token": access, "expires_in": lifetime, "token_type": "bearer"}
@@ -204,6 +209,11 @@ class IdentityServer:
             self._refresh[refresh] = grant
             body["refresh_token"] = refresh
         return body
+
+
+def _token_response(body: dict[str, Any]) -> JSONResponse:
+    # RFC 6749 5.1: token responses must not be cached.
+    return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 def _oauth_error(code: str, description: str | None = None, status: int = 400) -> JSONResponse:

@@ -28,7 +28,8 @@ Predicate = Callable[[Record], bool]
 
 _TOKEN_RE = re.compile(
     r"\s*(?:"
-    r"(?P<string>'(?:[^']|'')*')"
+    r"(?P<typed>(?:datetime|datetimeoffset|guid)'[^']*')"
+    r"|(?P<string>'(?:[^']|'')*')"
     r"|(?P<guid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?![\w-])"
     r"|(?P<datetime>\d{4}-\d{1,2}-\d{1,2}(?:T[0-9:.]*(?:Z|[+-]\d{2}:\d{2})?)?)(?![\w:])"
     r"|(?P<baddate>\d{4}-\d[\w:.+-]*)"
@@ -64,6 +65,12 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         if not match or match.end() == pos:
             raise _fail(f"Syntax error at position {pos} in '{text}'.")
         kind = match.lastgroup or ""
+        if kind == "typed":
+            # OData v3 typed literals (datetime'2024-01-01T00:00:00', guid'...'): unwrap to the v4 form.
+            prefix, _, rest = match.group(kind).partition("'")
+            result.append(("guid" if prefix == "guid" else "datetime", rest[:-1]))
+            pos = match.end()
+            continue
         if kind == "baddate":
             raise errors.bad_query(
                 f"'{match.group(kind)}' is not a valid date-time (use 2024-01-01T00:00:00Z).",

@@ -156,7 +156,7 @@ class QueryPipeline:
             "TotalNumberOfResults": total,
             "ServerTimeUtc": server_time_utc(),
         }
-        body = b'{"Meta":' + _encoder.encode(meta) + b',"Data":' + _encoder.encode(items) + b"}"
+        body = _encoder.encode({"Meta": meta, "Data": items})
         headers = {}
         if pages:
             headers["Link"] = _link_header(url_base, query, page_no, size, pages)

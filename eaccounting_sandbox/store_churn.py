@@ -29,7 +29,13 @@ NUMBERED = {
     "articles": ("Number", None),
     "projects": ("Number", None),
 }
-EDITS = {"customers": "Note", "suppliers": "Note", "articles": "Note", "projects": "Notes"}
+EDITS = {
+    "customers": "Note",
+    "suppliers": "Note",
+    "articles": "Note",
+    "projects": "Notes",
+    "customerinvoices": "YourReference",
+}
 
 
 def _fresh(company: Company, record: Record, *, created: bool) -> Record:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from eaccounting_api import spec
@@ -87,7 +87,7 @@ def _bank_transactions(matched: bool) -> ListHandler:
         if company.collection("bankaccounts").get(account_id) is None:
             raise errors.not_found(f"Bank account '{account_id}' was not found.")
         # Spec: fromDate defaults to the first, toDate to the last day of the current month.
-        first = company.today.replace(day=1)
+        first = datetime.now(UTC).date().replace(day=1)
         last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
         start = _day(query.get("fromDate"), "fromDate", first)
         end = _day(query.get("toDate"), "toDate", last)

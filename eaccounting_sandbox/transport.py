@@ -13,7 +13,6 @@ import logging
 import socket
 import struct
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -68,8 +67,7 @@ class FaultLayer:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
-        query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
-        decision = self.sandbox.faults.decide(method, path, query)
+        decision = self.sandbox.faults.decide(method, path, scope["query_string"])
         status = {"code": 0}
 
         async def counting_send(message: Message) -> None:
@@ -169,7 +167,9 @@ class FaultLayer:
         await send({"type": "http.response.body", "body": body})
 
     async def _truncated(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """A 200 whose JSON body is cut in half; Content-Length matches, so only parsing fails."""
+        """Half the body. ``truncate_mode`` "json": a complete HTTP response whose Content-Length matches
+        the cut, so only JSON parsing fails; "connection": the full Content-Length is announced and the
+        connection is reset after half the bytes (the client sees an incomplete read)."""
         messages: list[Message] = []
 
         async def capture(message: Message) -> None:
@@ -179,6 +179,11 @@ class FaultLayer:
         start = next(m for m in messages if m["type"] == "http.response.start")
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
         cut = body[: max(1, len(body) // 2)]
+        if self.sandbox.faults.spec.truncate_mode == "connection":
+            await send(start)
+            await send({"type": "http.response.body", "body": cut, "more_body": True})
+            await reset_connection(scope)
+            return
         headers: list[Any] = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(cut)).encode()))
         await send({"type": "http.response.start", "status": start["status"], "headers": headers})

@@ -71,10 +71,13 @@ class _Checker:
                 field = f"{path}.{name}" if path else name
                 self.add(field, "Required", f"The {name} field is required.")
         cleaned: dict[str, Any] = {}
+        required = set(schema.get("required", []))
         for name, value in body.items():
             prop = props.get(name)
             if prop is None:
                 continue  # unknown properties are ignored, as ASP.NET model binding does
+            if value is None and name in required:
+                continue  # already reported as missing
             field = f"{path}.{name}" if path else name
             cleaned[name] = self.check_value(prop, value, field)
         return cleaned

@@ -46,6 +46,14 @@ def parse_id(raw: str | None, what: str) -> str:
         raise errors.not_found(f"{what} '{raw}' was not found.") from None
 
 
+def path_param(params: dict[str, str], name: str) -> str | None:
+    """``params[name]``, or the only parameter whatever its name: the spec's parameter names do not
+    always match its path templates' case (``{articlelabelid}`` vs ``articleLabelId``)."""
+    if name in params:
+        return params[name]
+    return next(iter(params.values())) if len(params) == 1 else None
+
+
 def require(company: Company, collection: str, record_id: str | None, what: str) -> Record:
     record = company.collection(collection).get(parse_id(record_id, what))
     if record is None:
@@ -224,7 +232,7 @@ def _master_replace(collection: str, param: str) -> Handler:
     schema, build_record, what = MASTER[collection]
 
     def handler(company: Company, params: dict[str, str], _q: dict[str, str], body: Any) -> tuple[int, Any]:
-        old = require(company, collection, params.get(param), what)
+        old = require(company, collection, path_param(params, param), what)
         record = build_record(company, validate_body(schema, body), old)
         return 200, company.collection(collection).replace(old, record)
 
@@ -235,7 +243,7 @@ def _master_delete(collection: str, param: str, used_by: tuple[str, str]) -> Han
     _, _, what = MASTER[collection]
 
     def handler(company: Company, params: dict[str, str], _q: dict[str, str], _b: Any) -> tuple[int, Any]:
-        old = require(company, collection, params.get(param), what)
+        old = require(company, collection, path_param(params, param), what)
         documents, field = used_by
         if any(doc.get(field) == old["Id"] for doc in company.collection(documents).items):
             raise ApiError(

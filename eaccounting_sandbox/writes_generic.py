@@ -20,6 +20,7 @@ from eaccounting_sandbox.store import Company, Record
 from eaccounting_sandbox.validation import field_failure, validate_body
 from eaccounting_sandbox.writes import (
     Handler,
+    book_voucher,
     check_fiscal_year,
     compose,
     document_day,
@@ -88,11 +89,60 @@ def _collections() -> dict[str, str]:
     return {e.path.strip("/"): e.item_schema for e in spec.list_endpoints() if not e.path_params}
 
 
+def _shape(prop: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(str(prop.get(key)) for key in ("type", "$ref", "items", "format"))
+
+
+def _convert_voucher_draft(
+    company: Company, params: dict[str, str], _q: dict[str, str], _b: Any
+) -> tuple[int, Any]:
+    """Book a voucher draft: the ledger rules of POST /vouchers apply; the draft is gone afterwards."""
+    draft = require(company, "voucherdrafts", next(iter(params.values()), None), "Voucher draft")
+    values = {k: draft[k] for k in ("VoucherDate", "VoucherText", "Rows") if draft.get(k) is not None}
+    voucher = book_voucher(company, values, None)
+    company.collection("voucherdrafts").remove_ids({draft["Id"]})
+    return 201, voucher
+
+
+def _convert_supplier_draft(
+    company: Company, params: dict[str, str], _q: dict[str, str], _b: Any
+) -> tuple[int, Any]:
+    """Turn a supplier invoice draft into a supplier invoice (same fields, the invoice rules apply)."""
+    draft = require(
+        company, "supplierinvoicedrafts", next(iter(params.values()), None), "Supplier invoice draft"
+    )
+    target, source = properties("SupplierInvoiceApi"), properties("SupplierInvoiceDraftApi")
+    # Same-named fields only when both schemas give them the same shape (Attachments differs).
+    values = {
+        k: v
+        for k, v in draft.items()
+        if k != "Rows" and k in target and _shape(target[k]) == _shape(source[k])
+    }
+    values["InvoiceNumber"] = draft["InvoiceNumber"] or f"D-{draft['Id'][:8]}"
+    values["Rows"] = [
+        {k: v for k, v in row.items() if k in properties("SupplierInvoiceRowApi") and k != "Id"}
+        | {"DebetAmount": row.get("DebitAmount") or 0.0}
+        for row in draft["Rows"] or []
+    ]
+    record = compose("SupplierInvoiceApi", values, {"Id": new_id(), "CreatedFromDraftId": draft["Id"]})
+    _supplier_invoice(company, record, values, None)
+    stamp_fields(company, record, created=True)
+    company.collection("supplierinvoices").add(record)
+    company.collection("supplierinvoicedrafts").remove_ids({draft["Id"]})
+    return 201, record
+
+
+CONVERSIONS: dict[tuple[str, str], Handler] = {
+    ("POST", "/voucherdrafts/{voucherDraftId}/convert"): _convert_voucher_draft,
+    ("POST", "/supplierinvoicedrafts/{id}/convert"): _convert_supplier_draft,
+}
+
+
 def handler_for(method: str, path: str) -> Handler | None:
     """A generic handler for ``method path`` if it has the plain REST shape, else ``None``."""
     op = spec.operation(method, path)
-    if op is None:
-        return None
+    if (method, path) in CONVERSIONS or op is None:
+        return CONVERSIONS.get((method, path))
     parts = path.strip("/").split("/")
     params = [p.strip("{}") for p in parts if p.startswith("{")]
     name = "/".join(p for p in parts if not p.startswith("{"))
@@ -122,13 +172,9 @@ def _create(name: str, schema: str, status: int) -> Handler:
     return handler
 
 
-def _only_param(params: dict[str, str]) -> str | None:
-    return next(iter(params.values()), None)
-
-
 def _replace(name: str, schema: str, status: int) -> Handler:
     def handler(company: Company, params: dict[str, str], _q: dict[str, str], body: Any) -> tuple[int, Any]:
-        old = require(company, name, _only_param(params), name)
+        old = require(company, name, next(iter(params.values()), None), name)
         values = validate_body(schema, body)
         record = compose(schema, values, {"Id": old["Id"]})
         if "CreatedUtc" in record:
@@ -143,7 +189,7 @@ def _replace(name: str, schema: str, status: int) -> Handler:
 
 def _delete(name: str, status: int) -> Handler:
     def handler(company: Company, params: dict[str, str], _q: dict[str, str], _b: Any) -> tuple[int, Any]:
-        old = require(company, name, _only_param(params), name)
+        old = require(company, name, next(iter(params.values()), None), name)
         company.collection(name).remove_ids({old["Id"]})
         return status, None
 

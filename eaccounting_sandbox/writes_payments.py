@@ -26,6 +26,7 @@ from eaccounting_sandbox.writes import (
     compose,
     document_day,
     new_id,
+    path_param,
     reference,
     require,
     stamp_fields,
@@ -37,7 +38,7 @@ def payment_handler(kind: str) -> Handler:
     collection = "customerinvoices" if kind == "customer" else "supplierinvoices"
 
     def handler(company: Company, params: dict[str, str], _q: dict[str, str], body: Any) -> tuple[int, Any]:
-        invoice = require(company, collection, params.get("invoiceId"), "Invoice")
+        invoice = require(company, collection, path_param(params, "invoiceId"), "Invoice")
         values = validate_body("InvoicePaymentApi", body)
         bank = reference(company, "bankaccounts", values.get("CompanyBankAccountId"), "CompanyBankAccountId")
         day = document_day(values.get("PaymentDate"), "PaymentDate")
@@ -50,7 +51,8 @@ def payment_handler(kind: str) -> Handler:
                 "PaymentCurrency", f"PaymentCurrency must be the invoice currency {currency}."
             )
         amount = round(float(values["PaymentAmount"]), 2)
-        remaining = invoice["RemainingAmount"]
+        # Payments are in the invoice currency, so they count against RemainingAmountInvoiceCurrency.
+        remaining = invoice["RemainingAmountInvoiceCurrency"]
         if amount == 0:
             raise field_failure("PaymentAmount", "PaymentAmount must not be zero.")
         if abs(remaining) < 0.005:
@@ -86,7 +88,9 @@ def _book_payment(
     label = invoice["InvoiceNumber"]
     text = f"{'Innbetaling' if kind == 'customer' else 'Utbetaling'} faktura {label}"
     counter = prof.receivables if kind == "customer" else prof.payables
-    signed = amount if kind == "customer" else -amount
+    rate = float(invoice.get("CurrencyRate") or 1.0)
+    domestic = round(float(values.get("DomesticPaymentAmount") or amount * rate), 2)
+    signed = domestic if kind == "customer" else -domestic  # the ledger and the bank are in base currency
     book_voucher(
         company,
         {
@@ -119,22 +123,28 @@ def _book_payment(
             TransactionDate=midnight_z(day),
             IsReconciled=True,
             Reference=values.get("Reference") or text,
-            OriginalAmount=signed,
-            TransactionAmount=signed,
-            ChargeCurrency=values["PaymentCurrency"],
-            TransactionAmountCurrency=values["PaymentCurrency"],
+            OriginalAmount=amount if kind == "customer" else -amount,
             OriginalCurrency=values["PaymentCurrency"],
+            TransactionAmount=signed,
+            TransactionAmountCurrency=company.base_currency,
+            ChargeCurrency=company.base_currency,
         ),
     )
     payment = compose(
         "InvoicePaymentApi",
         values,
-        {"PaymentDate": midnight_z(day), "BankTransactionId": tx_id, "PaymentAmount": amount},
+        {
+            "PaymentDate": midnight_z(day),
+            "BankTransactionId": tx_id,
+            "PaymentAmount": amount,
+            "DomesticPaymentAmount": domestic,
+        },
     )
     company.payments.setdefault(invoice["Id"], []).append(payment)
     paid = abs(new_remaining) < 0.005
     updated = dict(invoice)
-    updated["RemainingAmount"] = updated["RemainingAmountInvoiceCurrency"] = new_remaining
+    updated["RemainingAmountInvoiceCurrency"] = new_remaining
+    updated["RemainingAmount"] = round(new_remaining * rate, 2)
     due = date.fromisoformat(str(invoice["DueDate"] or day.isoformat())[:10])
     updated["PaymentStatus"] = 0 if paid else (2 if due < utc_today() else 1)
     updated["PaymentDate"] = midnight_z(day) if kind == "customer" else date_only(day)

@@ -22,6 +22,7 @@ from eaccounting_sandbox.writes import (
     compose,
     document_day,
     new_id,
+    path_param,
     reference,
     require,
     stamp_fields,
@@ -116,12 +117,18 @@ def create_invoice(company: Company, values: dict[str, Any], raw: Any, draft: Re
         )
         for rate, amount in sorted(per_rate.items())
     ]
-    vat = round(sum(v["VatAmountInvoiceCurrency"] for v in vat_spec), 2)
-    total = round(net + vat, 2)
+    vat_fx = round(sum(v["VatAmountInvoiceCurrency"] for v in vat_spec), 2)
+    total_fx = round(net + vat_fx, 2)
+    # Rows are in the invoice (customer's) currency; TotalAmount, TotalVatAmount, RemainingAmount and the
+    # booking voucher in the company's currency.
+    prof = profile(company.country)
+    currency = customer["CurrencyCode"] or company.base_currency
+    fx_rate = float(values.get("CurrencyRate") or prof.rate(currency))
+    total, vat = round(total_fx * fx_rate, 2), round(vat_fx * fx_rate, 2)
+    net = round(total - vat, 2)
     due = document_day(values.get("DueDate"), "DueDate", day + timedelta(days=terms["NumberOfDays"]))
     number = company.next_number("customerinvoice")
     invoice_id = new_id()
-    prof = profile(company.country)
     text = f"Faktura {number}"
     entry = book_voucher(
         company,
@@ -152,18 +159,18 @@ def create_invoice(company: Company, values: dict[str, Any], raw: Any, draft: Re
         InvoiceNumber=number,
         CustomerId=customer["Id"],
         TermsOfPaymentId=terms["Id"],
-        CurrencyCode=customer["CurrencyCode"] or company.base_currency,
-        CurrencyRate=values.get("CurrencyRate") or 1.0,
+        CurrencyCode=currency,
+        CurrencyRate=fx_rate,
         Rows=rows,
         VatSpecification=vat_spec,
         InvoiceDate=midnight_z(day),
         DueDate=date_only(due),
         TotalAmount=total,
-        TotalAmountInvoiceCurrency=total,
+        TotalAmountInvoiceCurrency=total_fx,
         TotalVatAmount=vat,
-        TotalVatAmountInvoiceCurrency=vat,
+        TotalVatAmountInvoiceCurrency=vat_fx,
         RemainingAmount=total,
-        RemainingAmountInvoiceCurrency=total,
+        RemainingAmountInvoiceCurrency=total_fx,
         PaymentStatus=2 if due < utc_today() else 1,
         PaymentReferenceNumber=f"{number:08d}",
         VoucherId=entry["Id"],
@@ -183,7 +190,7 @@ def _ledger_item(invoice: Record) -> Record:
         "CustomerLedgerItemApi",
         Id=new_id(),
         CurrencyCode=invoice["CurrencyCode"],
-        CurrencyRate=1.0,
+        CurrencyRate=invoice["CurrencyRate"] or 1.0,
         CurrencyRateUnit=1,
         CustomerId=invoice["CustomerId"],
         DueDate=invoice["DueDate"],
@@ -247,13 +254,17 @@ def post_draft(company: Company, _p: dict[str, str], _q: dict[str, str], body: A
 
 
 def put_draft(company: Company, params: dict[str, str], _q: dict[str, str], body: Any) -> tuple[int, Any]:
-    old = require(company, "customerinvoicedrafts", params.get("customerInvoiceDraftId"), "Invoice draft")
+    old = require(
+        company, "customerinvoicedrafts", path_param(params, "customerInvoiceDraftId"), "Invoice draft"
+    )
     draft = _draft(company, validate_body("CustomerInvoiceDraftApi", body), old)
     return 200, company.collection("customerinvoicedrafts").replace(old, draft)
 
 
 def delete_draft(company: Company, params: dict[str, str], _q: dict[str, str], _b: Any) -> tuple[int, Any]:
-    old = require(company, "customerinvoicedrafts", params.get("customerInvoiceDraftId"), "Invoice draft")
+    old = require(
+        company, "customerinvoicedrafts", path_param(params, "customerInvoiceDraftId"), "Invoice draft"
+    )
     company.collection("customerinvoicedrafts").remove_ids({old["Id"]})
     return 200, None
 
@@ -274,7 +285,9 @@ def _draft_row_as_invoice_row(row: Record) -> dict[str, Any]:
 def convert_draft(
     company: Company, params: dict[str, str], query: dict[str, str], body: Any
 ) -> tuple[int, Any]:
-    draft = require(company, "customerinvoicedrafts", params.get("customerInvoiceDraftId"), "Invoice draft")
+    draft = require(
+        company, "customerinvoicedrafts", path_param(params, "customerInvoiceDraftId"), "Invoice draft"
+    )
     if body is not None:
         validate_body("CustomerInvoiceDraftValidationApi", body)
     keep_date = str(query.get("keepOriginalDraftDate", "false")).lower() == "true"

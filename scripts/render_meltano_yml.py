@@ -38,7 +38,17 @@ plugins:
       capabilities: {tap_caps}
       settings:
 {tap_settings}
-    # Reverse ETL source: the ERP export tables in Postgres.
+      # Meltano selects every stream of the catalog, ignoring the tap's selected_by_default=False:
+      # voucher_over_under_payments costs one request per voucher (~1,000 on the demo company).
+      select:
+        - "*.*"
+        - "!voucher_over_under_payments.*"
+      # Nested arrays of objects (invoice Rows, ...) without their `items` schema: target-postgres then
+      # stores each as one JSONB value (queryable with jsonb_array_elements) instead of jsonb[].
+      schema:
+{nested_arrays}
+    # Reverse ETL source: the ERP export tables in Postgres (schema `erp`, snake_case columns).
+    # tests/pipelines/test_reverse_etl.py creates them; docs/pipelines.md shows their shape.
     - name: tap-postgres
       namespace: tap_postgres
       pip_url: meltanolabs-tap-postgres==0.10.0
@@ -48,9 +58,14 @@ plugins:
         - name: sqlalchemy_url
           kind: string
           sensitive: true
+        - name: password
+          kind: string
+          sensitive: true
         - name: filter_schemas
           kind: array
         - name: stream_maps
+          kind: object
+        - name: stream_map_config
           kind: object
       select:
         - erp-customers.*
@@ -58,11 +73,49 @@ plugins:
         - erp-customer_invoice_payments.*
       config:
         filter_schemas: [erp]
-        # tap-postgres names streams <schema>-<table>; the target takes the API object's name.
+        # Values the ERP does not have, for the expressions below (`config[...]`). Set per company,
+        # e.g. TAP_POSTGRES_STREAM_MAP_CONFIG='{{"terms_of_payment_id": "<an Id from GET /termsofpayments>"}}'.
+        stream_map_config:
+          terms_of_payment_id: null
+        # tap-postgres names streams <schema>-<table>; the target takes the API object's name and its
+        # PascalCase fields. `__else__: __NULL__` drops the unmapped columns (a YAML null would be
+        # dropped by Meltano before the tap sees it). A computed expression is typed as a string by the SDK, so every
+        # non-string field is a plain column reference (its type is copied from the column), and
+        # invoice rows are exported as JSON already in the API's row shape (ArticleNumber, Quantity,
+        # UnitPrice, Text): stream maps cannot rename keys inside a nested array.
         stream_maps:
-          erp-customers: {{__alias__: customers}}
-          erp-customer_invoices: {{__alias__: customer_invoices}}
-          erp-customer_invoice_payments: {{__alias__: customer_invoice_payments}}
+          erp-customers:
+            __alias__: customers
+            __else__: __NULL__
+            __key_properties__: [CustomerNumber]
+            CustomerNumber: customer_number
+            Name: name
+            InvoiceAddress1: address
+            InvoicePostalCode: postal_code
+            InvoiceCity: city
+            InvoiceCountryCode: country_code
+            EmailAddress: email
+            IsPrivatePerson: is_private_person
+            IsActive: active
+            TermsOfPaymentId: config['terms_of_payment_id']
+          erp-customer_invoices:
+            __alias__: customer_invoices
+            __else__: __NULL__
+            __key_properties__: [external_invoice_id]
+            external_invoice_id: external_invoice_id
+            CustomerNumber: customer_number
+            InvoiceDate: invoice_date
+            DueDate: due_date
+            Rows: rows
+          erp-customer_invoice_payments:
+            __alias__: customer_invoice_payments
+            __else__: __NULL__
+            __key_properties__: [external_payment_id]
+            external_payment_id: external_payment_id
+            InvoiceExternalKey: external_invoice_id
+            PaymentDate: payment_date
+            PaymentAmount: amount
+            PaymentType: payment_type
   loaders:
     - name: target-eaccounting
       namespace: target_eaccounting
@@ -71,19 +124,32 @@ plugins:
       capabilities: {target_caps}
       settings:
 {target_settings}
+      config:
+        # The reverse-ETL source's stable ids (see tap-postgres above): re-runs create nothing.
+        external_key_properties:
+          customer_invoices: external_invoice_id
+          customer_invoice_payments: external_payment_id
     - name: target-postgres
       namespace: target_postgres
       pip_url: meltanolabs-target-postgres==0.8.1
       executable: target-postgres
-      capabilities: [about, stream-maps, schema-flattening, structured-logging, validate-records]
+      capabilities: [about, stream-maps, schema-flattening, structured-logging, validate-records, activate-version,
+        target-schema, hard-delete]
       settings:
         - name: sqlalchemy_url
+          kind: string
+          sensitive: true
+        - name: password
           kind: string
           sensitive: true
         - name: default_target_schema
           kind: string
         - name: load_method
           kind: string
+        - name: hard_delete
+          kind: boolean
+        - name: add_record_metadata
+          kind: boolean
       config:
         default_target_schema: eaccounting
         load_method: upsert
@@ -133,6 +199,11 @@ environments:
               refresh_token: demo-no-bootstrap-refresh-token
               token_store_path: .meltano/eaccounting/sandbox-demo-no/tokens.json
               start_date: "2000-01-01T00:00:00Z"
+          # The throw-away server of scripts/ci_postgres.sh: trust auth on loopback, so the password is
+          # never checked (tap-postgres insists on one in the URL).
+          - name: tap-postgres
+            config:
+              sqlalchemy_url: postgresql://postgres:trust@127.0.0.1:55432/postgres
         loaders:
           - name: target-eaccounting
             config:
@@ -144,6 +215,9 @@ environments:
               token_store_path: .meltano/eaccounting/sandbox-demo-no/tokens.json
               ledger_path: .meltano/eaccounting/sandbox-demo-no/ledger.sqlite
               reject_path: output/rejects.jsonl
+          - name: target-postgres
+            config:
+              sqlalchemy_url: postgresql://postgres:trust@127.0.0.1:55432/postgres
   # Production: every secret comes from the environment or .env (TAP_EACCOUNTING_CLIENT_SECRET, ...).
   # One tenant per EACCOUNTING_TENANT: its own token store, ledger and state ID suffix
   # (`meltano run --state-id-suffix=$EACCOUNTING_TENANT ...`), see README "Many tenants".
@@ -176,6 +250,24 @@ jobs:
 """
 
 
+def nested_arrays_block() -> str:
+    """Every top-level array-of-objects property of the tap's stream schemas, typed ``[array, null]``."""
+    lines = []
+    for path in sorted((ROOT / "tap_eaccounting" / "schemas").glob("*.json")):
+        properties = json.loads(path.read_text()).get("properties", {})
+        nested = []
+        for name, prop in properties.items():
+            types = prop.get("type") or []
+            types = [types] if isinstance(types, str) else types
+            items = prop.get("items")
+            if "array" in types and isinstance(items, dict) and "object" in str(items.get("type")):
+                nested.append(name)
+        if nested:
+            lines.append(f"        {path.stem}:")
+            lines.extend(f"          {name}:\n            type: [array, \"null\"]" for name in nested)
+    return "\n".join(lines)
+
+
 def settings_block(executable: str) -> tuple[str, str]:
     about = json.loads(
         subprocess.check_output([str(Path(sys.executable).parent / executable), "--about", "--format=json"])
@@ -196,7 +288,11 @@ def render() -> str:
     tap_caps, tap_settings = settings_block("tap-eaccounting")
     target_caps, target_settings = settings_block("target-eaccounting")
     return TEMPLATE.format(
-        tap_caps=tap_caps, tap_settings=tap_settings, target_caps=target_caps, target_settings=target_settings
+        tap_caps=tap_caps,
+        tap_settings=tap_settings,
+        target_caps=target_caps,
+        target_settings=target_settings,
+        nested_arrays=nested_arrays_block(),
     )
 
 

@@ -33,7 +33,7 @@ from singer_sdk.helpers.types import Context
 from eaccounting_api.client import EAccountingClient
 from eaccounting_api.errors import BadRequestError, NotFoundError
 from tap_eaccounting import deletes, paging
-from tap_eaccounting.auth import build_client
+from tap_eaccounting.auth import EAccountingAuthenticator, build_client
 from tap_eaccounting.reader import ListQuery, PageSize, Reader
 from tap_eaccounting.streams import BY_NAME, StreamDef
 
@@ -66,8 +66,15 @@ class Runtime:
         self._parent_ids: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
+    @property
+    def authenticator(self) -> EAccountingAuthenticator:
+        """The process-wide SDK ``OAuthAuthenticator`` for this config (one per token store)."""
+        return EAccountingAuthenticator.for_config(self.config)
+
     @cached_property
     def client(self) -> EAccountingClient:
+        # Same TokenManager as ``authenticator.manager`` (``TokenManager.shared`` per token store), so
+        # every stream and thread refreshes through one lock and one rotating refresh token.
         return build_client(self.config, max_concurrency=self.max_concurrency * 2)
 
     def reader(self, stream: Stream) -> Reader:
@@ -105,6 +112,10 @@ class EAccountingStream(Stream):
         self.primary_keys = list(definition.keys)
         self.replication_key = definition.replication_key
         self._reader: Reader | None = None
+
+    @property
+    def authenticator(self) -> EAccountingAuthenticator:
+        return self.runtime.authenticator
 
     @property
     def reader(self) -> Reader:

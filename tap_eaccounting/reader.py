@@ -112,7 +112,9 @@ class Reader:
         self.client = client
         self.pool = pool
         self.page_size = page_size
-        self.window = max(1, max_concurrency)
+        # Pages submitted ahead: twice the pool's workers, so a worker never idles while the caller is
+        # still emitting a finished page; the pool itself bounds requests in flight to max_concurrency.
+        self.window = 2 * max(1, max_concurrency)
         self.logger = logger
         self.filter_supported = True
         self.stats = ReadStats()
@@ -170,6 +172,7 @@ class Reader:
     # -- the read -----------------------------------------------------------------------------------
     def read(self, q: ListQuery) -> Iterator[Record]:
         """Every record of ``q`` (bulk, tail, gap repair), emitted as pages arrive, in page order."""
+        self.stats.churn = False  # per read: a stream's reader serves each of its partitions in turn
         first, size = self._first_page(q)
         self.stats.first_server_time = first.server_time
         client_side = bool(q.since and q.replication_key and not q.since_param and not self.filter_supported)

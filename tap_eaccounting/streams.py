@@ -18,7 +18,6 @@ setting (by default today and each fiscal year's end date, read from ``/fiscalye
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from eaccounting_api import spec
@@ -161,19 +160,3 @@ def scope_for(stream: StreamDef, *, read_only: bool = True) -> str:
     if full in accepted:
         return full
     raise ValueError(f"stream {stream.name}: area {stream.area!r} matches none of {accepted}")
-
-
-def minimal_scopes(names: Iterable[str], *, read_only: bool = True) -> list[str]:
-    """The minimal scope set for the given streams (and their parents), plus ``ea:api offline_access``."""
-    wanted: set[str] = set()
-    pending = list(names)
-    while pending:
-        stream = BY_NAME[pending.pop()]
-        wanted.add(scope_for(stream, read_only=read_only))
-        if stream.parent:
-            pending.append(stream.parent)
-        if stream.name == "account_balances":
-            pending.append("fiscal_years")
-    # A full scope covers its read-only variant.
-    reduced = {s for s in wanted if not (s.endswith("_readonly") and s.removesuffix("_readonly") in wanted)}
-    return ["ea:api", "offline_access", *sorted(reduced)]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from singer_sdk import Stream, Tap
@@ -119,8 +121,21 @@ def stream_scopes() -> dict[str, tuple[str, ...]]:
     return result
 
 
-def _configs_first(args: list[str]) -> list[str]:
-    """Accept ``--config`` anywhere (``auth url --config c.json``), as the re-authorize message shows."""
+def selected_streams(catalog: dict[str, Any]) -> list[str]:
+    """Stream ids a Singer catalog selects (``selected``, else ``selected-by-default``)."""
+    names = []
+    for entry in catalog.get("streams", []):
+        for md in entry.get("metadata", []):
+            if md.get("breadcrumb") == []:
+                meta = md.get("metadata", {})
+                if meta.get("selected", meta.get("selected-by-default", False)):
+                    names.append(entry["tap_stream_id"])
+    return names
+
+
+def _auth_args(args: list[str]) -> list[str]:
+    """Accept ``--config`` anywhere (``auth url --config c.json``), as the re-authorize message shows,
+    and ``--catalog FILE`` for ``auth url``: the streams it selects become ``--stream`` arguments."""
     configs: list[str] = []
     rest: list[str] = []
     items = iter(args)
@@ -129,6 +144,11 @@ def _configs_first(args: list[str]) -> list[str]:
             configs += [arg, next(items, "")]
         elif arg.startswith("--config="):
             configs.append(arg)
+        elif arg == "--catalog" or arg.startswith("--catalog="):
+            path = arg.split("=", 1)[1] if "=" in arg else next(items, "")
+            catalog = json.loads(Path(path).read_text("utf-8"))
+            for name in selected_streams(catalog):
+                rest += ["--stream", name]
         else:
             rest.append(arg)
     return configs + rest
@@ -138,7 +158,7 @@ def cli(argv: Sequence[str] | None = None) -> Any:
     """Console entry point: ``tap-eaccounting auth url|exchange|status ...`` or the Singer tap CLI."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "auth":
-        raise SystemExit(auth_cli.main(_configs_first(args[1:]), stream_scopes=stream_scopes()))
+        raise SystemExit(auth_cli.main(_auth_args(args[1:]), stream_scopes=stream_scopes()))
     with auth_cli.exit_on_reauthorization():
         return TapEAccounting.cli(args=args)
 

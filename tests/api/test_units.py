@@ -22,6 +22,7 @@ from eaccounting_api.errors import (
     ReauthorizationRequired,
     ServerError,
     TokenStoreError,
+    TransportError,
     error_from_response,
     parse_retry_after,
 )
@@ -296,6 +297,38 @@ def test_policy_stops_at_max_tries_and_max_time() -> None:
     with pytest.raises(RateLimitError):
         slow.call(rate_limited, method="GET", path="/units")
     assert len(calls) == 1  # a 30 s wait does not fit a 10 s budget
+
+
+def test_policy_resends_an_unsent_post_and_wraps_exhausted_timeouts() -> None:
+    slept: list[float] = []
+    policy = RetryPolicy(max_tries=3, base_delay=0.5, max_delay=0.5, sleep=slept.append)
+    outcomes: list[Exception | str] = [requests.ConnectTimeout("connect timed out"), "created"]
+
+    def post() -> str:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    # A connect timeout provably sent nothing, so even a create is re-sent.
+    assert policy.call(post, method="POST", path="/customers") == "created"
+    assert len(slept) == 1
+    assert 0 <= slept[0] <= 0.5
+
+    slept.clear()
+    calls: list[int] = []
+
+    def get() -> None:
+        calls.append(1)
+        raise requests.ReadTimeout("read timed out")
+
+    with pytest.raises(TransportError) as info:
+        policy.call(get, method="GET", path="/units", client_id="c")
+    assert len(calls) == 3
+    assert len(slept) == 2
+    assert "ReadTimeout after 3 tries" in str(info.value)
+    assert "GET /units" in str(info.value)
+    assert isinstance(info.value.__cause__, requests.ReadTimeout)
 
 
 def test_config_helpers(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -119,7 +119,9 @@ def test_invoices_have_rows_totals_numbers_and_vouchers(company: Company) -> Non
     for invoice in invoices[:50]:
         assert invoice["Rows"]
         net = round(sum(r["AmountNoVat"] for r in invoice["Rows"]), 2)
-        assert invoice["TotalAmount"] == pytest.approx(net + invoice["TotalVatAmount"], abs=0.01)
+        total = invoice["TotalAmountInvoiceCurrency"]
+        assert total == pytest.approx(net + invoice["TotalVatAmountInvoiceCurrency"], abs=0.01)
+        assert invoice["TotalAmount"] == pytest.approx(total * invoice["CurrencyRate"], abs=0.01)
         assert vouchers.get(invoice["VoucherId"]) is not None
     for voucher in vouchers.items:
         debit = sum(r["DebitAmount"] for r in voucher["Rows"])
@@ -244,3 +246,23 @@ def test_churn_touches_records_with_fresh_timestamps() -> None:
         assert coll.get(record_id) is None
     numbers = [i["InvoiceNumber"] for i in coll.items]
     assert len(numbers) == len(set(numbers))
+    everywhere = company.churn(creates=20, updates=20, deletes=5)
+    for name, changed in everywhere.items():
+        stored = company.collection(name)
+        validator = spec.validator(stored.schema)
+        for record_id in changed["created"] + changed["updated"]:
+            record = stored.get(record_id)
+            if record is not None:
+                assert not list(validator.iter_errors(record)), (name, record_id)
+
+
+def test_no_generated_stamp_is_later_than_the_first_write(company: Company) -> None:
+    """An incremental sync bookmarks the newest ModifiedUtc it saw; later writes must sort after it."""
+    newest = max(
+        r[name] or ""
+        for coll in company.collections.values()
+        for r in coll.items
+        for name in ("ModifiedUtc", "ChangedUtc", "CreatedUtc")
+        if name in r
+    )
+    assert company.clock.stamp() > newest

@@ -124,7 +124,7 @@ def test_payment_over_http_updates_the_invoice_and_books_a_voucher(api: Api) -> 
     bank = api.get("/bankaccounts")["Data"][0]["Id"]
     body = {
         "CompanyBankAccountId": bank,
-        "PaymentAmount": unpaid["RemainingAmount"],
+        "PaymentAmount": unpaid["RemainingAmountInvoiceCurrency"],
         "PaymentCurrency": unpaid["CurrencyCode"],
         "PaymentType": 2,
         "Reference": "HTTP-PAY",

@@ -314,3 +314,42 @@ def test_delete_customer_with_invoices_is_refused_without_is_allowed(company: Co
     fresh = write(company, "POST", "/customers", customer_body(company))
     assert write(company, "DELETE", "/customers/{customerId}", customerId=fresh["Id"]) is None
     assert company.collection("customers").get(fresh["Id"]) is None
+
+
+def test_foreign_currency_invoice_and_payment(company: Company) -> None:
+    foreign = next(c for c in company.collection("customers").items if c["CurrencyCode"] != "NOK")
+    invoice = write(company, "POST", "/customerinvoices", invoice_body(company, foreign["Id"]))
+    rate = invoice["CurrencyRate"]
+    assert invoice["CurrencyCode"] == foreign["CurrencyCode"]
+    assert rate != 1.0
+    assert invoice["TotalAmount"] == pytest.approx(invoice["TotalAmountInvoiceCurrency"] * rate, abs=0.01)
+    booked = company.collection("vouchers").get(invoice["VoucherId"])
+    assert sum(r["DebitAmount"] for r in booked["Rows"]) == pytest.approx(invoice["TotalAmount"])
+    bank = company.collection("bankaccounts").items[0]["Id"]
+    half = round(invoice["TotalAmountInvoiceCurrency"] / 2, 2)
+    body = {
+        "CompanyBankAccountId": bank,
+        "PaymentAmount": half,
+        "PaymentCurrency": foreign["CurrencyCode"],
+        "PaymentType": 1,
+    }
+    payment = write(company, "POST", "/customerinvoices/{invoiceId}/payments", body, invoiceId=invoice["Id"])
+    assert payment["DomesticPaymentAmount"] == pytest.approx(half * rate, abs=0.01)
+    after = company.collection("customerinvoices").get(invoice["Id"])
+    assert after["RemainingAmountInvoiceCurrency"] == pytest.approx(
+        invoice["TotalAmountInvoiceCurrency"] - half
+    )
+    assert after["RemainingAmount"] == pytest.approx(after["RemainingAmountInvoiceCurrency"] * rate, abs=0.01)
+    wrong = fails(
+        company,
+        "POST",
+        "/customerinvoices/{invoiceId}/payments",
+        dict(body, PaymentCurrency="NOK"),
+        invoiceId=invoice["Id"],
+    )
+    assert wrong.errors[0]["Field"] == "PaymentCurrency"  # type: ignore[index]  # errors is set on 400s
+
+
+def test_null_required_field_is_reported_once(company: Company) -> None:
+    error = fails(company, "POST", "/customers", customer_body(company, IsActive=None))
+    assert [e["ErrorCode"] for e in error.errors or [] if e["Field"] == "IsActive"] == ["Required"]

@@ -112,3 +112,28 @@ def test_partly_sent_nested_object_comes_back_complete(company: Company) -> None
     assert set(created["DirectDebitCustomerSettings"]) == set(
         spec.schemas()["DirectDebitCustomerSettingsApi"]["properties"]
     )
+
+
+def test_voucher_draft_converts_into_a_booked_voucher(company: Company) -> None:
+    rows = [{"AccountNumber": 6800, "DebitAmount": 80.0}, {"AccountNumber": 1920, "CreditAmount": 80.0}]
+    draft = write(
+        company,
+        "POST",
+        "/voucherdrafts",
+        {"VoucherText": "Utkast", "Rows": rows, "VoucherDate": datetime.now().date().isoformat()},
+    )
+    voucher = write(company, "POST", "/voucherdrafts/{voucherDraftId}/convert", voucherDraftId=draft["Id"])
+    assert voucher["VoucherText"] == "Utkast"
+    assert voucher in company.list_records("/vouchers", {}, {})
+    assert not list(spec.validator("VoucherApi").iter_errors(voucher))
+    assert company.collection("voucherdrafts").get(draft["Id"]) is None
+
+
+def test_supplier_invoice_draft_converts_into_an_invoice(company: Company) -> None:
+    draft = company.collection("supplierinvoicedrafts").items[0]
+    invoice = write(company, "POST", "/supplierinvoicedrafts/{id}/convert", id=draft["Id"])
+    assert invoice["CreatedFromDraftId"] == draft["Id"]
+    assert invoice["RemainingAmount"] == -abs(draft["TotalAmount"])
+    assert invoice["Rows"][0]["DebetAmount"] == draft["Rows"][0]["DebitAmount"]
+    assert not list(spec.validator("SupplierInvoiceApi").iter_errors(invoice))
+    assert company.collection("supplierinvoicedrafts").get(draft["Id"]) is None

@@ -68,3 +68,15 @@ def test_bootstrap_refresh_token_of_a_second_company(served: tuple[str, str]) ->
     response = requests.get(f"{base}/v2/vouchers", params={"$pagesize": 1001}, headers=auth, timeout=10)
     assert response.status_code == 400
     assert requests.get(f"{base}/v2/vouchers", headers=auth, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "args", [["--companies", "acme-xx"], ["--faults", '{"nope": 1}'], ["--faults", "{not json"]]
+)
+def test_bad_flags_exit_2_with_a_message(args: list[str]) -> None:
+    result = subprocess.run(
+        [str(EXE), "serve", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert "eaccounting-sandbox: " in result.stderr
+    assert "Traceback" not in result.stderr

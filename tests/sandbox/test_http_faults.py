@@ -61,6 +61,16 @@ def test_truncated_json_body(fresh_sandbox: SandboxServer) -> None:
     assert requests.get(f"{fresh_sandbox.api_url}/customers", headers=headers, timeout=10).json()["Data"]
 
 
+def test_truncated_body_with_a_dropped_connection(fresh_sandbox: SandboxServer) -> None:
+    headers = auth(fresh_sandbox)
+    fresh_sandbox.admin(
+        "POST", "faults", {"truncate_rate": 1.0, "truncate_mode": "connection", "max_faults": 1}
+    )
+    with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.ConnectionError)):
+        requests.get(f"{fresh_sandbox.api_url}/customers", headers=headers, timeout=10)
+    assert requests.get(f"{fresh_sandbox.api_url}/customers", headers=headers, timeout=10).status_code == 200
+
+
 def test_slow_response_exceeds_a_client_timeout(fresh_sandbox: SandboxServer) -> None:
     headers = auth(fresh_sandbox)
     fresh_sandbox.admin("POST", "faults", {"slow_rate": 1.0, "slow_seconds": 30, "max_faults": 1})
@@ -121,7 +131,17 @@ def test_the_identity_server_can_be_faulted_too(fresh_sandbox: SandboxServer) ->
 
 @pytest.mark.parametrize(
     "spec",
-    [{"error_rate": 2}, {"nope": 1}, {"error_statuses": [404]}, {"churn": {"creates": 1}}],
+    [
+        {"error_rate": 2},
+        {"nope": 1},
+        {"error_statuses": [404]},
+        {"churn": {"creates": 1}},
+        {"churn": {"company": "demo-no", "bogus": 1}},
+        {"latency_ms": "fast"},
+        {"paths": "/v2"},
+        {"max_faults": -1},
+        {"truncate_mode": "sideways"},
+    ],
 )
 def test_bad_fault_specs_are_rejected(sandbox: SandboxServer, spec: dict[str, object]) -> None:
     response = requests.post(f"{sandbox.base_url}/_admin/faults", json=spec, timeout=10)

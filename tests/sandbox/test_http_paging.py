@@ -195,6 +195,13 @@ def test_unparseable_filter_is_400_6000(sandbox: SandboxServer, auth: dict[str, 
     assert response.json()["ErrorCode"] == 6000
 
 
+@pytest.mark.parametrize("text", ["NoSuchField", "Name sideways"])
+def test_bad_orderby_is_400_6000(sandbox: SandboxServer, auth: dict[str, str], text: str) -> None:
+    response = get(sandbox, auth, "/customers", **{"$orderby": text})
+    assert response.status_code == 400
+    assert response.json()["ErrorCode"] == 6000
+
+
 def test_malformed_datetime_in_filter_is_400_6001(sandbox: SandboxServer, auth: dict[str, str]) -> None:
     response = get(sandbox, auth, "/customerinvoices", **{"$filter": "ModifiedUtc gt 2024-13-45T99:00:00Z"})
     assert response.status_code == 400

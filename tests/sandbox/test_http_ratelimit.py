@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 
+from eaccounting_sandbox.errors import ApiError
+from eaccounting_sandbox.ratelimit import RateLimiter
 from eaccounting_sandbox.server import SandboxServer
 
 TRY_AGAIN = re.compile(r"Try again in (\d+) seconds\.$")
@@ -63,3 +66,19 @@ def test_a_limit_of_zero_disables_it(fresh_sandbox: SandboxServer) -> None:
             for _ in range(50)
         }
     assert codes == {200}
+
+
+def test_the_window_slides_and_the_wait_is_what_frees_a_slot() -> None:
+    now = [1000.0]
+    limiter = RateLimiter(lambda: 3, clock=lambda: now[0])
+    for offset in (0.0, 10.0, 20.0):
+        now[0] = 1000.0 + offset
+        limiter.check("client", "GET /v2/customers")
+    now[0] = 1030.0
+    with pytest.raises(ApiError) as exc:
+        limiter.check("client", "GET /v2/customers")
+    assert exc.value.status == 429
+    # the oldest hit (t=1000) leaves the window at t=1060: 30 seconds from now
+    assert exc.value.message.endswith("Try again in 30 seconds.")
+    now[0] = 1060.0
+    limiter.check("client", "GET /v2/customers")  # a slot is free again, no 429

@@ -94,6 +94,8 @@ def test_filter_semantics(text: str, expected: list[int]) -> None:
         ("DueDate ge 2024-07-01T00:00:00Z", [2, 3]),  # date-only stored value compared as an instant
         ("DueDate lt 2024-07-01T00:00:00.0000001Z", [1, 2]),
         ("DueDate eq 2025-03-01", [3]),
+        ("ModifiedUtc lt datetime'2024-06-01T00:00:00'", [1]),  # OData v3 typed literal
+        ("ModifiedUtc lt datetimeoffset'2024-06-01T00:00:00Z'", [1]),
     ],
 )
 def test_date_times_compare_as_instants(text: str, expected: list[int]) -> None:
@@ -141,6 +143,7 @@ def test_unparsable_filters_are_400_6000(text: str) -> None:
         "ModifiedUtc gt 2024-01-01T25:00:00Z",
         "ModifiedUtc gt 2024-01-01X",
         "ModifiedUtc gt 'not a date'",
+        "ModifiedUtc gt datetime'2024-02-30T00:00:00'",
     ],
 )
 def test_malformed_date_times_are_400_6001(text: str) -> None:

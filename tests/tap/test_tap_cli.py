@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from eaccounting_sandbox.server import SandboxServer
 
-from .conftest import COMPANY, tap_config
+from .conftest import COMPANY, catalog_for, tap_config
 
 TAP = str(Path(sys.executable).parent / "tap-eaccounting")
 SETTINGS = [
@@ -55,6 +55,14 @@ def test_auth_url_asks_for_the_minimal_read_only_scopes(sandbox: SandboxServer, 
     # A child needs what its parent's endpoint accepts too: bank_accounts is purchase-only.
     child = _run("auth", "--config", config, "url", "--stream", "bank_transactions_matched")
     assert _scopes(child.stdout.strip()) == {"ea:api", "offline_access", "ea:purchase_readonly"}
+    # The streams a catalog selects: here customers (sales) and suppliers (purchase).
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps(catalog_for(tap_config(sandbox, tmp_path), ["customers", "suppliers"])))
+    from_catalog = _run("auth", "url", "--config", config, "--catalog", str(catalog))
+    assert from_catalog.returncode == 0, from_catalog.stderr
+    assert _scopes(from_catalog.stdout.strip()) == {
+        "ea:api", "offline_access", "ea:sales_readonly", "ea:purchase_readonly"
+    }  # fmt: skip
     everything = _scopes(_run("auth", "--config", config, "url").stdout.strip())
     assert {"ea:api", "offline_access"} < everything
     assert not any(s.endswith("_readonly") and s.removesuffix("_readonly") in everything for s in everything)

@@ -1,0 +1,89 @@
+"""Bookkeeping behind the demo's customer invoices: booking vouchers, ledger items, payments."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from eaccounting_sandbox.demo import BASE_CUSTOMER_INVOICES, Ctx, voucher
+from eaccounting_sandbox.demo_schema import build
+from eaccounting_sandbox.demo_time import midnight_z
+from eaccounting_sandbox.store import Record
+
+
+def book_invoices(ctx: Ctx, invoices: list[Record], receivables: int, sales: int) -> None:
+    """The booking voucher of every invoice and a customer ledger item per invoice.
+
+    Vouchers are built only for the base-scale invoices (at 1,000,000 invoices a voucher each would
+    double generation time); the invoice's ``VoucherId`` of larger scales points at no stored voucher.
+    """
+    vat_account = ctx.profile.vat_rates[0].sales_account
+    vouchers, ledger = [], []
+    for inv in invoices[: BASE_CUSTOMER_INVOICES * 2]:
+        day = date.fromisoformat(inv["InvoiceDate"][:10])
+        total, vat = inv["TotalAmount"], inv["TotalVatAmount"]
+        text = f"Faktura {inv['InvoiceNumber']}"
+        rec = voucher(
+            ctx,
+            day,
+            text,
+            [
+                (receivables, max(total, 0.0), max(-total, 0.0), text),
+                (sales, max(-(total - vat), 0.0), max(total - vat, 0.0), text),
+                (vat_account, max(-vat, 0.0), max(vat, 0.0), text),
+            ],
+            VoucherType=4,
+            SourceId=inv["Id"],
+        )
+        rec["Id"] = inv["VoucherId"]
+        vouchers.append(rec)
+        ledger.append(
+            build(
+                "CustomerLedgerItemApi",
+                Id=ctx.ids.new("customerledgeritem"),
+                CurrencyCode=inv["CurrencyCode"],
+                CurrencyRate=inv["CurrencyRate"],
+                CurrencyRateUnit=1,
+                CustomerId=inv["CustomerId"],
+                DueDate=inv["DueDate"],
+                InvoiceDate=inv["InvoiceDate"],
+                InvoiceNumber=inv["InvoiceNumber"],
+                IsCreditInvoice=inv["IsCreditInvoice"],
+                ModifiedUtc=inv["ModifiedUtc"],
+                PaymentReferenceNumber=inv["PaymentReferenceNumber"],
+                RemainingAmountInvoiceCurrency=inv["RemainingAmountInvoiceCurrency"],
+                TotalAmountInvoiceCurrency=inv["TotalAmountInvoiceCurrency"],
+                VATAmountInvoiceCurrency=inv["TotalVatAmountInvoiceCurrency"],
+                VoucherId=inv["VoucherId"],
+            )
+        )
+        if inv["PaymentDate"] and len(ctx.company.payments) < BASE_CUSTOMER_INVOICES:
+            pay_day = date.fromisoformat(inv["PaymentDate"][:10])
+            ctx.company.payments[inv["Id"]] = [
+                build(
+                    "InvoicePaymentApi",
+                    CompanyBankAccountId=ctx.bank_accounts[0]["Id"],
+                    PaymentDate=midnight_z(pay_day),
+                    Reference=inv["PaymentReferenceNumber"],
+                    PaymentAmount=inv["TotalAmountInvoiceCurrency"],
+                    PaymentCurrency=inv["CurrencyCode"],
+                    DomesticPaymentAmount=total,
+                    PaymentType=2,
+                    BankTransactionId=ctx.ids.new("paymenttx"),
+                )
+            ]
+            pay_text = f"Innbetaling faktura {inv['InvoiceNumber']}"
+            vouchers.append(
+                voucher(
+                    ctx,
+                    pay_day,
+                    pay_text,
+                    [
+                        (ctx.profile.bank, max(total, 0.0), max(-total, 0.0), pay_text),
+                        (receivables, max(-total, 0.0), max(total, 0.0), pay_text),
+                    ],
+                    VoucherType=5,
+                    SourceId=inv["Id"],
+                )
+            )
+    ctx.add("vouchers", "VoucherApi", vouchers)
+    ctx.add("customerledgeritems", "CustomerLedgerItemApi", ledger)

@@ -1,0 +1,77 @@
+"""Pure helpers of tap_eaccounting.paging: literals, keyset expressions, timestamps, page decoding."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+import pytest
+
+from tap_eaccounting import paging
+
+GUID = "0f8c6a8e-1b2c-4d5e-8f90-1234567890ab"
+
+
+def test_literals() -> None:
+    assert paging.literal(GUID) == GUID  # OData v4 Guid: unquoted
+    assert paging.literal("2026-01-01T15:14:04.0225761Z") == "2026-01-01T15:14:04.0225761Z"
+    assert paging.literal("O'Brien") == "'O''Brien'"
+    assert paging.literal(1910) == "1910"
+    assert paging.literal(None) == "null"
+    assert paging.literal(True) == "true"
+
+
+def test_keyset_expressions() -> None:
+    assert paging.after(("Id",), (GUID,)) == f"Id gt {GUID}"
+    assert paging.after(("A", "B"), ("x", 2)) == "(A gt 'x') or (A eq 'x' and B gt 2)"
+    assert paging.before(("A", "B"), ("x", 2)) == "(A lt 'x') or (A eq 'x' and B lt 2)"
+    assert paging.conjunction(None, "a eq 1") == "a eq 1"
+    assert paging.conjunction("a eq 1", "b eq 2") == "(a eq 1) and (b eq 2)"
+    assert paging.conjunction(None, None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-06-24", dt.datetime(2026, 6, 24, tzinfo=dt.UTC)),
+        ("2026-01-01T15:14:04.0225761Z", dt.datetime(2026, 1, 1, 15, 14, 4, 22576, tzinfo=dt.UTC)),
+        ("2026-01-01T15:14:04Z", dt.datetime(2026, 1, 1, 15, 14, 4, tzinfo=dt.UTC)),
+        ("2026-01-01T17:14:04+02:00", dt.datetime(2026, 1, 1, 15, 14, 4, tzinfo=dt.UTC)),
+    ],
+)
+def test_parse_instant_tolerates_the_api_forms(text: str, expected: dt.datetime) -> None:
+    assert paging.parse_instant(text) == expected
+
+
+def test_odata_instant_keeps_the_servers_form_and_normalizes_others() -> None:
+    assert paging.odata_instant("2026-01-01T15:14:04.0225761Z") == "2026-01-01T15:14:04.0225761Z"
+    assert paging.odata_instant("2026-01-01T17:14:04+02:00") == "2026-01-01T15:14:04Z"
+    assert paging.odata_instant("2026-06-24") == "2026-06-24T00:00:00Z"
+
+
+def test_decode_page_full_and_pass_through() -> None:
+    body = msgspec.json.encode(
+        {
+            "Meta": {"CurrentPage": 2, "PageSize": 2, "TotalNumberOfPages": 3, "TotalNumberOfResults": 5,
+                     "ServerTimeUtc": "2026-01-01T00:00:00.1234567Z"},
+            "Data": [{"Id": GUID, "ModifiedUtc": "2026-01-01", "Rows": [{"X": 1}]}],
+        }
+    )  # fmt: skip
+    full = paging.decode_page(body, "GET /x")
+    assert (full.number, full.size, full.total_pages, full.total_results) == (2, 2, 3, 5)
+    assert full.data == [{"Id": GUID, "ModifiedUtc": "2026-01-01", "Rows": [{"X": 1}]}]
+    raw = paging.decode_page(body, "GET /x", ("Id", "ModifiedUtc"))
+    record = raw.data[0]
+    assert isinstance(record, paging.RawRecord)
+    assert dict(record) == {"Id": GUID, "ModifiedUtc": "2026-01-01"}
+    assert msgspec.json.decode(record.raw) == full.data[0]
+
+
+def test_decode_page_names_the_request_on_a_bad_body() -> None:
+    with pytest.raises(ValueError, match="GET /customers: response is not a paginated envelope"):
+        paging.decode_page(b'[{"Id": 1}]', "GET /customers")
+
+
+def test_page_size_errors_are_told_apart() -> None:
+    assert paging.is_page_size_error("Query parameter $pagesize must be at most 1000, got 2000.")
+    assert not paging.is_page_size_error("The query specified in the URI is not valid. Syntax error")

@@ -1,0 +1,56 @@
+"""The stream table agrees with the spec; the generated schemas are deterministic and committed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from eaccounting_api import spec
+from tap_eaccounting.schema_gen import generate_stream_schemas
+from tap_eaccounting.streams import BY_NAME, ENDPOINTS, STREAMS, scope_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_one_snake_case_stream_per_list_endpoint() -> None:
+    assert len(STREAMS) == len(spec.list_endpoints()) == 58
+    assert len({s.path for s in STREAMS}) == 58
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", s.name) for s in STREAMS)
+
+
+def test_replication_key_follows_the_item_timestamps() -> None:
+    for stream in STREAMS:
+        stamps = ENDPOINTS[stream.path].timestamp_fields
+        expected = next((k for k in ("ModifiedUtc", "ChangedUtc", "CreatedUtc") if k in stamps), None)
+        assert stream.replication_key == expected, stream.name
+
+
+def test_keys_are_id_or_a_natural_key_of_the_item() -> None:
+    for stream in STREAMS:
+        props = spec.schemas()[stream.item_schema]["properties"]
+        if "Id" in props:
+            assert stream.keys == ("Id",), stream.name
+        else:
+            assert all(k in props or k == stream.parent_key for k in stream.keys), stream.name
+
+
+def test_parents_fill_the_path_parameter_and_scopes_match() -> None:
+    for stream in STREAMS:
+        has_param = bool(ENDPOINTS[stream.path].path_params)
+        assert has_param == bool(stream.parent_key), stream.name
+        if stream.parent:
+            assert BY_NAME[stream.parent].parent is None
+            assert "Id" in spec.schemas()[BY_NAME[stream.parent].item_schema]["properties"]
+        assert scope_for(stream).startswith("ea:" + stream.area)
+
+
+def test_generated_schemas_are_deterministic_and_committed() -> None:
+    first = generate_stream_schemas(spec.load())
+    assert first == generate_stream_schemas(json.loads(json.dumps(spec.load())))
+    assert len(first) == 58
+    for rel, text in first.items():
+        assert (ROOT / rel).read_text("utf-8") == text, f"{rel} is stale: run scripts/generate_from_spec.py"
+        schema = json.loads(text)
+        name = Path(rel).stem
+        assert set(BY_NAME[name].keys) <= set(schema["properties"])
