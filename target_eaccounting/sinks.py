@@ -66,9 +66,8 @@ class EAccountingSink(BatchSink):
         records: list[dict[str, Any]] = context.get("records", [])
         if not records:
             return
-        if self.spec.invoice_streams:
-            # a payment waits for the invoices it may reference
-            self.eaccounting.drain_streams(self.spec.invoice_streams)
+        # master data before the documents that reference it, invoices before their payments
+        self.eaccounting.drain_streams(self.spec.depends_on)
         run = self.eaccounting.run
         groups: dict[str, list[dict[str, Any]]] = {}
         for index, record in enumerate(records):

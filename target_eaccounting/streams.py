@@ -35,6 +35,10 @@ class StreamSpec:
     invoice_path: str | None = None
     #: payments: the stream whose external keys ``InvoiceExternalKey`` refers to
     invoice_streams: tuple[str, ...] = ()
+    #: streams whose pending records are written before this stream's batch: a document waits for the
+    #: master data it references, a payment for its invoice. Sources such as tap-postgres emit their
+    #: streams alphabetically (payments, then invoices, then customers), so order can't be left to them.
+    depends_on: tuple[str, ...] = ()
 
 
 STREAMS: dict[str, StreamSpec] = {
@@ -50,6 +54,7 @@ STREAMS: dict[str, StreamSpec] = {
             "CustomerInvoiceDraftApi",
             date_field="InvoiceDate",
             default_reference_field="YourReference",
+            depends_on=("customers", "articles"),
         ),
         StreamSpec(
             "customer_invoices",
@@ -59,6 +64,7 @@ STREAMS: dict[str, StreamSpec] = {
             date_field="InvoiceDate",
             default_reference_field="YourReference",
             takes_fiscal_year_id=True,
+            depends_on=("customers", "articles"),
         ),
         StreamSpec(
             "customer_invoice_payments",
@@ -70,6 +76,7 @@ STREAMS: dict[str, StreamSpec] = {
             takes_fiscal_year_id=True,
             invoice_path="/customerinvoices",
             invoice_streams=("customer_invoices", "customer_invoice_drafts"),
+            depends_on=("customer_invoices", "customer_invoice_drafts"),
         ),
         StreamSpec(
             "supplier_invoice_payments",
@@ -80,6 +87,7 @@ STREAMS: dict[str, StreamSpec] = {
             default_reference_field="Reference",
             takes_fiscal_year_id=True,
             invoice_path="/supplierinvoices",
+            depends_on=("suppliers",),
         ),
         StreamSpec("vouchers", VOUCHER, "/vouchers", "VoucherApi", date_field="VoucherDate"),
     )

@@ -9,15 +9,22 @@ tests started themselves.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from eaccounting_sandbox import server as sandbox_server
+from eaccounting_sandbox.config import RUNTIME_SWITCHES, SandboxConfig
 from eaccounting_sandbox.server import SandboxServer
 
 SANDBOX_SEED = 1
+_DEFAULT_SWITCHES = {
+    name: value
+    for name, value in SandboxConfig(validate_responses=True).as_dict().items()
+    if name in RUNTIME_SWITCHES
+}
 
 
 def _report(failures: list[dict[str, Any]]) -> str:
@@ -51,6 +58,24 @@ def sandbox() -> Iterator[SandboxServer]:
 def fresh_sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
     """A private sandbox for tests that change switches, faults, tokens or data."""
     yield from _served(request.node.nodeid)
+
+
+@pytest.fixture(autouse=True)
+def _restore_shared_sandbox(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the session ``sandbox``: clear faults and restore switches it left behind,
+    with a warning, so one test's leftovers never break the next one's."""
+    yield
+    if "sandbox" not in request.fixturenames:
+        return
+    server: SandboxServer = request.getfixturevalue("sandbox")
+    if server.admin("GET", "faults")["active"]:
+        server.admin("DELETE", "faults")
+        warnings.warn(f"{request.node.nodeid} left faults set on the shared sandbox", stacklevel=1)
+    config = server.admin("GET", "config")
+    changed = {k: v for k, v in _DEFAULT_SWITCHES.items() if config.get(k) != v}
+    if changed:
+        server.admin("POST", "config", changed)
+        warnings.warn(f"{request.node.nodeid} left switches changed on the shared sandbox", stacklevel=1)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -283,3 +283,39 @@ def test_what_the_tap_reads_writes_back_as_a_no_op(harness: TargetHarness) -> No
     target = harness.run(messages("customers", records))
     assert target.run.outcomes.counts == {"created": 0, "updated": 0, "skipped": 3, "rejected": 0}
     assert target.run.api.writes == 0
+
+
+def test_streams_in_alphabetical_order_still_write_master_data_first(harness: TargetHarness) -> None:
+    """tap-postgres emits streams alphabetically: payments, invoices, then the customer they reference."""
+    customer = {
+        "CustomerNumber": "ALPHA-1",
+        "Name": "Alfabet AS",
+        "InvoiceCity": "Oslo",
+        "InvoicePostalCode": "0150",
+        "IsActive": True,
+        "IsPrivatePerson": False,
+        "TermsOfPaymentId": _customer(harness)["TermsOfPaymentId"],
+    }
+    invoice = {**invoice_record(harness, "2025-06-01", 300.0), "CustomerNumber": "ALPHA-1", "order_id": "A-1"}
+    payment = {
+        "InvoiceExternalKey": "A-1",
+        "PaymentDate": "2025-06-05",
+        "PaymentAmount": 50.0,
+        "PaymentType": 1,
+    }
+    lines = [
+        schema_message("customer_invoice_payments"),
+        record_message("customer_invoice_payments", payment),
+        schema_message("customer_invoices"),
+        record_message("customer_invoices", invoice),
+        schema_message("customers"),
+        record_message("customers", customer),
+    ]
+    target = harness.run(lines, external_key_properties={"customer_invoices": "order_id"})
+    assert harness.rejects() == []
+    assert target.run.outcomes.counts == {"created": 3, "updated": 0, "skipped": 0, "rejected": 0}
+    created = [i for i in harness.objects("customerinvoices") if i.get("YourReference") == "A-1"]
+    assert len(created) == 1
+    assert created[0]["CustomerNumber"] == "ALPHA-1" or created[0]["CustomerId"] in {
+        c["Id"] for c in harness.objects("customers") if c["CustomerNumber"] == "ALPHA-1"
+    }
