@@ -11,10 +11,11 @@ from eaccounting_sandbox.store import Record
 
 
 def book_invoices(ctx: Ctx, invoices: list[Record], receivables: int, sales: int) -> None:
-    """The booking voucher of every invoice and a customer ledger item per invoice.
+    """The booking voucher, the customer ledger item and (for paid ones) the payment of each invoice.
 
-    Vouchers are built only for the base-scale invoices (at 1,000,000 invoices a voucher each would
-    double generation time); the invoice's ``VoucherId`` of larger scales points at no stored voucher.
+    Only the first 1,000 invoices get them (at 1,000,000 invoices a voucher each would double the
+    generation time); beyond that an invoice's ``VoucherId`` points at no stored voucher. Balances
+    (``/accountbalances``) therefore follow the first 1,000 invoices only.
     """
     vat_account = ctx.profile.vat_rates[0].sales_account
     vouchers, ledger = [], []

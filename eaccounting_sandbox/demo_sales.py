@@ -1,8 +1,9 @@
-"""Demo sales data: customers, articles, customer invoices (rows, payments, vouchers), drafts, ledger items.
+"""Demo sales data: customers (some abroad), articles, customer invoices with rows.
 
 Customer invoices are the resource that scales to 1,000,000, so they are built from templates: one
-shallow copy of a fully-populated invoice per record, a few fields set, rows copied from a small pool
-of precomputed row sets. Nested objects that are the same for every invoice (``ContributionMargin``,
+shallow copy of a fully-populated per-customer invoice per record, a few fields set, rows copied from a
+small pool of precomputed row sets. Their vouchers, ledger items and payments: ``demo_bookkeeping.py``.
+Nested objects that are the same for every invoice (``ContributionMargin``,
 the VAT specification of a row set) are shared between records: the store never mutates a stored
 object in place (writes replace whole records), so sharing is safe and saves gigabytes.
 """

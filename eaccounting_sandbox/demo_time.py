@@ -14,6 +14,8 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
+from eaccounting_api import timeparse
+
 STAMP_LEN = len("2024-01-01T00:00:00.0000000Z")
 _DATE_TIME_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"
@@ -39,28 +41,17 @@ def date_only(day: date) -> str:
 
 
 def parse_instant(text: str) -> datetime | None:
-    """Parse a date or date-time the way the API accepts them; ``None`` if it is not one."""
-    match = _DATE_TIME_RE.match(text.strip())
-    if not match:
+    """Parse a date or date-time the way the API accepts them, as naive UTC; ``None`` if it is not one.
+
+    The regex decides what the emulated API accepts (ISO 8601 extended form, at most 7 fractional
+    digits); ``eaccounting_api.timeparse`` does the parsing the tap and target share.
+    """
+    if not _DATE_TIME_RE.match(text.strip()):
         return None
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
-        moment = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour or 0),
-            int(minute or 0),
-            int(second or 0),
-            int((fraction or "0").ljust(7, "0")[:6]),
-        )
+        return timeparse.parse_utc(text).replace(tzinfo=None)
     except ValueError:
         return None
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-        moment -= sign * offset
-    return moment
 
 
 def instant_key(value: str) -> str | None:

@@ -80,6 +80,14 @@ def churn(
             continue
         record = _fresh(company, rng.choice(coll.items), created=True)
         record["Id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        if isinstance(record.get("Rows"), list):
+            # A new document gets rows of its own (row Ids are unique like any other Id).
+            record["Rows"] = [
+                {**row, "Id": str(uuid.UUID(int=rng.getrandbits(128), version=4))}
+                if "Id" in row
+                else dict(row)
+                for row in record["Rows"]
+            ]
         if name in NUMBERED:
             field, counter = NUMBERED[name]
             record[field] = _next_number(company, name, field, counter)

@@ -25,8 +25,12 @@ def fingerprints(db: Path) -> dict[str, dict[str, str]]:
     if not db.exists():
         return {}
     con = duckdb.connect(str(db), read_only=True)
-    tables = [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = ?", [SCHEMA]).fetchall()]
+    tables = [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [SCHEMA]
+        ).fetchall()
+    ]
     result: dict[str, dict[str, str]] = {}
     for table in tables:
         cursor = con.execute(f'select * from {SCHEMA}."{table}"')

@@ -19,8 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "meltano.yml"
 
-KINDS = {"string": "string", "integer": "integer", "number": "decimal", "boolean": "boolean",
-         "object": "object", "array": "array"}
+KINDS = {
+    "string": "string",
+    "integer": "integer",
+    "number": "decimal",
+    "boolean": "boolean",
+    "object": "object",
+    "array": "array",
+}
 
 # The demo sandbox's credentials are not secret (docs/DESIGN.md): they live here on purpose.
 TEMPLATE = """\
@@ -73,14 +79,14 @@ plugins:
         - erp-customer_invoice_payments.*
       config:
         filter_schemas: [erp]
-        # Values the ERP does not have, for the expressions below (`config[...]`). Set per company,
-        # e.g. TAP_POSTGRES_STREAM_MAP_CONFIG='{{"terms_of_payment_id": "<an Id from GET /termsofpayments>"}}'.
+        # Values the ERP does not have, for the expressions below (`config[...]`). Set per company, e.g.
+        # TAP_POSTGRES_STREAM_MAP_CONFIG='{{"terms_of_payment_id": "<Id from GET /termsofpayments>"}}'.
         stream_map_config:
           terms_of_payment_id: null
         # tap-postgres names streams <schema>-<table>; the target takes the API object's name and its
         # PascalCase fields. `__else__: __NULL__` drops the unmapped columns (a YAML null would be
-        # dropped by Meltano before the tap sees it). A computed expression is typed as a string by the SDK, so every
-        # non-string field is a plain column reference (its type is copied from the column), and
+        # dropped by Meltano before the tap sees it). The SDK types a computed expression as a string,
+        # so every non-string field is a plain column reference (its type is copied from the column), and
         # invoice rows are exported as JSON already in the API's row shape (ArticleNumber, Quantity,
         # UnitPrice, Text): stream maps cannot rename keys inside a nested array.
         stream_maps:
@@ -133,8 +139,8 @@ plugins:
       namespace: target_postgres
       pip_url: meltanolabs-target-postgres==0.8.1
       executable: target-postgres
-      capabilities: [about, stream-maps, schema-flattening, structured-logging, validate-records, activate-version,
-        target-schema, hard-delete]
+      capabilities: [about, stream-maps, schema-flattening, structured-logging, validate-records,
+        activate-version, target-schema, hard-delete]
       settings:
         - name: sqlalchemy_url
           kind: string
@@ -264,7 +270,7 @@ def nested_arrays_block() -> str:
                 nested.append(name)
         if nested:
             lines.append(f"        {path.stem}:")
-            lines.extend(f"          {name}:\n            type: [array, \"null\"]" for name in nested)
+            lines.extend(f'          {name}:\n            type: [array, "null"]' for name in nested)
     return "\n".join(lines)
 
 

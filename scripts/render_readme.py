@@ -15,7 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-BLOCK = re.compile(r"(<!-- BEGIN about:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END about:(?P=name) -->)", re.S)
+BLOCK = re.compile(
+    r"(<!-- BEGIN about:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END about:(?P=name) -->)", re.S
+)
 
 
 def about_markdown(executable: str) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 
 import msgspec
 
+from eaccounting_api import timeparse
+
 # -- query parameter names and defaults (UNVERIFIED) -------------------------------------------------
 PAGE_PARAM = "$page"
 PAGE_SIZE_PARAM = "$pagesize"
@@ -29,8 +31,9 @@ MODIFIED_SINCE_PARAMS = {"/customerinvoices": "modifiedSinceUtc"}
 # OData v4 writes Guid and DateTimeOffset literals unquoted (``Id gt 0f8c...``, ``ModifiedUtc ge
 # 2026-01-01T00:00:00Z``), as Visma's changelog examples do.
 QUOTE_GUIDS = False
-# Gap checks (see ``reader``) put this many key ranges into one ``$filter`` (URL length stays < 2 kB).
+# Gap checks (see ``reader``) put at most this many key ranges into one ``$filter``,
 GAPS_PER_REQUEST = 8
+MAX_FILTER_CHARS = 1500  # and at most this much $filter text (IIS refuses query strings over 2 kB by default)
 # The tail catch-up starts this long before page 1's ServerTimeUtc, and the bookmark is capped there:
 # a row stamped just before page 1 was served but committed after it is still read.
 TAIL_OVERLAP = dt.timedelta(minutes=5)
@@ -119,16 +122,8 @@ def decode_page(content: bytes, where: str, raw_fields: tuple[str, ...] | None =
 
 # -- timestamps ----------------------------------------------------------------------------------------
 def parse_instant(value: str) -> dt.datetime:
-    """An API or config timestamp as an aware UTC datetime (date-only means midnight UTC; 7-digit
-    fractions are truncated to microseconds, which only ever moves a lower bound earlier)."""
-    text = value.strip()
-    if _INSTANT_RE.match(text) and "." in text:
-        head, frac = text[:-1].split(".")
-        text = f"{head}.{frac[:6].ljust(6, '0')}Z"
-    parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    """An API or config timestamp as an aware UTC datetime (see ``eaccounting_api.timeparse``)."""
+    return timeparse.parse_utc(value)
 
 
 def format_instant(value: dt.datetime) -> str:

@@ -297,16 +297,15 @@ class Reader:
             ranges.append(paging.conjunction(paging.after(keys, last), paging.before(keys, nxt)) or "")
         if edges:
             ranges.append(paging.after(keys, edges[-1][1]))
-        for i in range(0, len(ranges), paging.GAPS_PER_REQUEST):
-            chunk = ranges[i : i + paging.GAPS_PER_REQUEST]
+        recovered = 0
+        for chunk in _chunks(ranges):
             where = " or ".join(f"({r})" for r in chunk)
             for record in self._keyset(q, size, q.since, where, keys):
-                self.stats.gap_records += 1
+                recovered += 1
                 yield record
-        if self.stats.gap_records:
-            self.logger.info(
-                "%s: %d row(s) recovered between pages after churn", q.label, self.stats.gap_records
-            )
+        self.stats.gap_records += recovered
+        if recovered:
+            self.logger.info("%s: %d row(s) recovered between pages after churn", q.label, recovered)
 
     def _client_filter(self, q: ListQuery) -> Any:
         rk = q.replication_key
@@ -322,3 +321,17 @@ class Reader:
 
     def _progress(self, q: ListQuery, number: int, total: int) -> None:
         self.logger.info("%s page %d/%d", q.label, number, total)
+
+
+def _chunks(ranges: list[str]) -> Iterator[list[str]]:
+    """At most ``GAPS_PER_REQUEST`` ranges and about ``MAX_FILTER_CHARS`` of ``$filter`` per request."""
+    chunk: list[str] = []
+    length = 0
+    for text in ranges:
+        if chunk and (len(chunk) >= paging.GAPS_PER_REQUEST or length + len(text) > paging.MAX_FILTER_CHARS):
+            yield chunk
+            chunk, length = [], 0
+        chunk.append(text)
+        length += len(text) + 6
+    if chunk:
+        yield chunk

@@ -138,6 +138,7 @@ def _auth_args(args: list[str]) -> list[str]:
     and ``--catalog FILE`` for ``auth url``: the streams it selects become ``--stream`` arguments."""
     configs: list[str] = []
     rest: list[str] = []
+    selected: list[str] = []
     items = iter(args)
     for arg in items:
         if arg == "--config":
@@ -148,10 +149,10 @@ def _auth_args(args: list[str]) -> list[str]:
             path = arg.split("=", 1)[1] if "=" in arg else next(items, "")
             catalog = json.loads(Path(path).read_text("utf-8"))
             for name in selected_streams(catalog):
-                rest += ["--stream", name]
+                selected += ["--stream", name]
         else:
             rest.append(arg)
-    return configs + rest
+    return configs + rest + selected  # --stream belongs to the `url` subcommand: after it
 
 
 def cli(argv: Sequence[str] | None = None) -> Any:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eaccounting_api import timeparse
 from target_eaccounting.errors import RecordError
 
 
@@ -31,9 +32,9 @@ def parse_date(value: Any, field: str) -> dt.date:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str) and len(value) >= 10:
+    if isinstance(value, str):
         try:
-            return dt.date.fromisoformat(value[:10])
+            return timeparse.parse_date(value)
         except ValueError:
             pass
     raise RecordError("invalid_record", f"{value!r} is not a date (expected yyyy-mm-dd)", field=field)

@@ -13,7 +13,7 @@ from eaccounting_api import spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT.parent / "shared" / "eaccounting-api" / "openapi-v2.json"
-needs_source = pytest.mark.skipif(not SOURCE.exists(), reason="../shared/eaccounting-api is not beside the repo")
+needs_source = pytest.mark.skipif(not SOURCE.exists(), reason="../shared/eaccounting-api is not beside")
 
 
 @needs_source

@@ -1,7 +1,9 @@
 """Fixtures of the pipeline tests: one installed Meltano project per test process, Postgres, sandboxes.
 
-Every test module here sets ``pytestmark = PIPELINES`` (xdist group ``pipelines``; ``make unit`` runs
-``--dist loadgroup``), so they share one worker and ``meltano install`` (~10 s) runs once.
+``meltano install`` (~10 s) runs once per test process. Each scenario (a sandbox, a Postgres database,
+several ``meltano`` runs) is one module fixture used by one test, so however xdist distributes the
+tests, no scenario runs twice. (Every module also sets ``pytestmark = PIPELINES``, the xdist group
+``pipelines``, which pytest-xdist 3.8 ignores under pytest 9: see docs/REQUESTS.md.)
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pipeline_support import MELTANO, ROOT, MeltanoProject, Postgres, copy_project

@@ -246,6 +246,8 @@ def test_churn_touches_records_with_fresh_timestamps() -> None:
         assert coll.get(record_id) is None
     numbers = [i["InvoiceNumber"] for i in coll.items]
     assert len(numbers) == len(set(numbers))
+    row_ids = [r["Id"] for i in coll.items for r in i["Rows"]]
+    assert len(row_ids) == len(set(row_ids))
     everywhere = company.churn(creates=20, updates=20, deletes=5)
     for name, changed in everywhere.items():
         stored = company.collection(name)

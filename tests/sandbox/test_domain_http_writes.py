@@ -149,3 +149,22 @@ def test_voucher_must_balance_over_http(api: Api) -> None:
     assert created.status_code == 201
     listed = api.get("/vouchers", **{"$filter": f"Id eq {created.json()['Id']}"})["Data"]
     assert listed == [created.json()]
+
+
+def test_generic_writes_over_http_use_the_documented_statuses(api: Api) -> None:
+    created = api.call("POST", "/projects", {"Number": "H1", "Name": "HTTP-prosjekt", "Status": 0})
+    assert created.status_code == 201, created.text
+    project = created.json()
+    replaced = api.call("PUT", f"/projects/{project['Id']}", {"Number": "H1", "Name": "Omdøpt", "Status": 1})
+    assert replaced.status_code == 201  # the spec documents 201 for this PUT
+    assert api.get(f"/projects/{project['Id']}")["Name"] == "Omdøpt"
+    label = api.call("POST", "/customerlabels", {"Name": "HTTP"}).json()
+    deleted = api.call("DELETE", f"/customerlabels/{label['Id']}")
+    assert deleted.status_code == 200
+    assert api.call("GET", f"/customerlabels/{label['Id']}").status_code == 404
+    draft = api.get("/voucherdrafts")["Data"][0]
+    converted = api.call("POST", f"/voucherdrafts/{draft['Id']}/convert")
+    assert converted.status_code == 201, converted.text
+    assert api.get("/vouchers", **{"$filter": f"Id eq {converted.json()['Id']}"})["Data"] == [
+        converted.json()
+    ]
