@@ -25,8 +25,10 @@ spec-check: install
 	$(BIN)/python scripts/render_meltano_yml.py --check
 	$(BIN)/python scripts/render_readme.py --check
 
+# pytest exits 5 when it collected no test: that is a broken suite, not a pass.
 unit: install
-	$(BIN)/pytest -n 2 --dist loadgroup
+	@$(BIN)/pytest -n 2 --dist loadgroup; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing the run" >&2; fi; exit $$rc
 
 # Everything CI runs, from nothing to done.
 test: lint typecheck spec-check unit
