@@ -244,6 +244,18 @@ def bench_incremental(tmp: Path) -> None:
             f"({len(counts)} incremental streams); the whole run, with full-table streams, parent ids "
             f"and one request per voucher: {whole_run}"
         )
+        # Counted by the server, only the incremental streams selected: parent lists included, if any.
+        incremental = {s.name for s in STREAMS if s.replication_key}
+        requests.delete(f"{base}/_admin/stats", timeout=30)
+        run(TapEAccounting(config=config, catalog=catalog(config, incremental), state=state))
+        served = requests.get(f"{base}/_admin/stats", timeout=30).json()["endpoints"]
+        per_endpoint = {endpoint: sum(by_status.values()) for endpoint, by_status in served.items()}
+        api = sum(n for endpoint, n in per_endpoint.items() if " /v2/" in endpoint)
+        other = sum(per_endpoint.values()) - api
+        print(
+            f"  served by the sandbox, only the {len(incremental)} incremental streams selected: {api} API "
+            f"requests = {api / len(incremental):.2f} per stream (+ {other} token request(s))"
+        )
 
 
 def main() -> int:

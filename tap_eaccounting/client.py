@@ -9,7 +9,9 @@ parent rows its own (incremental) sync emits, so bank transactions of an unchang
 never be read again. Instead a child lists its parent's ids itself (once per run, cached):
 
 * an incremental child (``accounts``, ``vouchers``, ``sales_price_list_prices_by_list``) has one state
-  partition per parent id, so each keeps its own bookmark;
+  partition per parent id, so each keeps its own bookmark; after a complete run it first asks its flat
+  *sibling* list (``/accounts`` for ``/accounts/{fiscalyearId}``) with one request whether any row changed
+  since the run's watermark, and reads nothing else when none did (``probe_sibling`` has the argument);
 * a full-table child (bank transactions, auto-invoice recipients, ...) reads every parent in one
   partition-free pass, up to ``max_concurrency`` parents at a time, emitted in parent order.
 """
@@ -44,6 +46,8 @@ Record = dict[str, Any]
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 OPT_IN_STREAMS = frozenset({"voucher_over_under_payments"})
 FISCAL_YEAR_DOES_NOT_EXIST = "3001"  # ErrorCode (developer.vismaonline.com/docs/error-codes)
+# Stream-level state key of a partitioned child: the lower bound of the sibling probe (see probe_sibling).
+WATERMARK_KEY = "sibling_watermark"
 
 
 def load_schema(name: str) -> dict[str, Any]:
@@ -64,6 +68,7 @@ class Runtime:
         self.pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="page")
         self.fanout = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="parent")
         self._parent_ids: dict[str, list[str]] = {}
+        self._parent_listed_at: dict[str, str | None] = {}  # page 1's ServerTimeUtc of each listing
         self._lock = threading.Lock()
 
     @property
@@ -87,9 +92,16 @@ class Runtime:
             if cached is None:
                 definition = BY_NAME[parent]
                 query = ListQuery(f"{parent} (parent ids)", definition.path, dict(definition.params), ("Id",))
-                cached = [str(r["Id"]) for r in self.reader(stream).read(query)]
+                reader = self.reader(stream)
+                cached = [str(r["Id"]) for r in reader.read(query)]
                 self._parent_ids[parent] = cached
+                self._parent_listed_at[parent] = reader.stats.first_server_time
             return cached
+
+    def parent_listed_at(self, parent: str) -> str | None:
+        """The server's clock when this run listed ``parent`` (``None`` if it did not)."""
+        with self._lock:
+            return self._parent_listed_at.get(parent)
 
 
 class EAccountingStream(Stream):
@@ -112,6 +124,8 @@ class EAccountingStream(Stream):
         self.primary_keys = list(definition.keys)
         self.replication_key = definition.replication_key
         self._reader: Reader | None = None
+        self._unchanged: bool | None = None  # the sibling probe's verdict, once per run
+        self._parents_read: set[str] = set()
 
     @property
     def authenticator(self) -> EAccountingAuthenticator:
@@ -131,9 +145,78 @@ class EAccountingStream(Stream):
     @property
     def partitions(self) -> list[dict[str, Any]] | None:
         d = self.definition
-        if d.parent and d.replication_key and d.parent_key:
-            return [{d.parent_key: pid} for pid in self.runtime.parent_ids(d.parent, self)]
-        return None
+        if not (d.parent and d.replication_key and d.parent_key):
+            return None
+        if self._unchanged is None:
+            self._unchanged = self.probe_sibling()
+        if self._unchanged:
+            # Nothing changed anywhere: the partitions of the state, without listing the parents.
+            return [dict(p["context"]) for p in self.stream_state.get("partitions", [])]
+        return [{d.parent_key: pid} for pid in self.runtime.parent_ids(d.parent, self)]
+
+    def probe_sibling(self) -> bool:
+        """Whether no row of any partition changed since the last complete run: one request to the flat
+        sibling list, ``$filter=<replication key> ge <watermark>``, ``$pagesize=1``, answering 0 rows.
+
+        The watermark is the parent listing's ``ServerTimeUtc`` minus ``TAIL_OVERLAP`` of the last run that
+        read every partition (stored when its last partition was read). Why 0 rows means nothing to read:
+        a row whose current version was visible when that run read its partition was emitted then (or
+        earlier, if its timestamp was below that partition's bookmark); any other row was written after
+        the listing (the partition reads came later, and a new parent's rows are written after the
+        parent, which the listing did not show), so it is stamped at or after the listing's server time
+        minus ``TAIL_OVERLAP``: the same assumption that caps every bookmark (``cap_bookmark``). So 0 rows
+        at or after the watermark means every existing row was emitted, in every partition, including
+        parents created since and partitions that were empty: the bookmarks stay as they are and the
+        parent list is not read. The smallest partition *bookmark* would not do: a bookmark is the last
+        timestamp *seen*, so partitions changed at different times have bookmarks months apart and the
+        newer partitions' old rows would always match. After 0 rows the watermark advances to the probe's
+        own ``ServerTimeUtc`` minus ``TAIL_OVERLAP`` (every row visible to it is older than the old one).
+        No watermark yet (first run, an interrupted run), ``detect_deletes`` (which scans every partition
+        anyway), a refused probe or any matching row: every partition is read as usual."""
+        d = self.definition
+        state = self.stream_state
+        watermark = state.get(WATERMARK_KEY)
+        if not d.sibling or not watermark or not state.get("partitions") or self.config.get("detect_deletes"):
+            return False
+        sibling = BY_NAME[d.sibling]
+        query = ListQuery(
+            label=f"{self.name} (changes via {sibling.path})",
+            path=sibling.path,
+            params=dict(sibling.params),
+            order_keys=(),
+            replication_key=d.replication_key,
+            since=str(watermark),
+            since_param=paging.MODIFIED_SINCE_PARAMS.get(sibling.path),
+        )
+        page = self.reader.probe(query)
+        if page is None:
+            return False
+        if page.total_results:
+            self.logger.info(
+                "%s: %d row(s) of %s changed since %s; reading every partition",
+                self.name,
+                page.total_results,
+                sibling.path,
+                watermark,
+            )
+            return False
+        if page.server_time:
+            later = paging.parse_instant(page.server_time) - paging.TAIL_OVERLAP
+            if later > paging.parse_instant(str(watermark)):
+                state[WATERMARK_KEY] = paging.format_instant(later)
+        self.logger.info("%s: no change since %s (one request to %s)", self.name, watermark, sibling.path)
+        return True
+
+    def partition_read(self, parent_value: str) -> None:
+        """After the last partition of a complete read: store the next run's probe watermark."""
+        d = self.definition
+        if not d.sibling or d.parent is None:
+            return
+        self._parents_read.add(parent_value)
+        listed_at = self.runtime.parent_listed_at(d.parent)
+        if listed_at and self._parents_read >= set(self.runtime.parent_ids(d.parent, self)):
+            mark = paging.parse_instant(listed_at) - paging.TAIL_OVERLAP
+            self.stream_state[WATERMARK_KEY] = paging.format_instant(mark)
 
     def get_replication_key_signpost(self, context: Context | None = None) -> None:
         # The SDK would cap bookmarks at the *local* clock; they are capped at the server's instead.
@@ -201,11 +284,14 @@ class EAccountingStream(Stream):
         if d.parent and d.parent_key and not d.replication_key:
             yield from self.fan_out(self.runtime.parent_ids(d.parent, self))
             return
+        if d.parent_key and context and self._unchanged:
+            return  # the sibling probe found no change in any partition
         since = self.bookmark_start(context)
         if d.parent_key and context:
             parent_value = str(context[d.parent_key])
             reader = self.reader
             yield from self.read_child(reader, parent_value, since)
+            self.partition_read(parent_value)
         else:
             reader = self.reader
             yield from reader.read(self.query(d.path, since))

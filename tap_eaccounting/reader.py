@@ -162,6 +162,20 @@ class Reader:
                 raise
         raise RuntimeError(f"{q.label}: could not agree on a page size with {q.path}")
 
+    def probe(self, q: ListQuery) -> Page | None:
+        """One request: how many rows of ``q`` match (``Meta.TotalNumberOfResults``), one row per page,
+        ordered by the replication key. ``None`` when the server refuses the query (400) or ``$filter`` is
+        known to be unsupported: the caller then reads as if the probe had found changes."""
+        if q.since and not q.since_param and not self.filter_supported:
+            return None
+        params = self._params(q, q.since, None)
+        params.update(self._order((q.replication_key,) if q.replication_key else q.order_keys, 1, 1))
+        try:
+            return self._get(q.path, params)
+        except BadRequestError as exc:
+            self.logger.warning("%s: probe refused (%s); reading every partition instead", q.label, exc)
+            return None
+
     @staticmethod
     def _order(keys: tuple[str, ...], page: int, size: int) -> dict[str, str]:
         params = {paging.PAGE_PARAM: str(page), paging.PAGE_SIZE_PARAM: str(size)}

@@ -11,6 +11,9 @@ them, all JSON) has exactly one row. Columns:
 * ``area``: the OAuth scope area (``sales``, ``purchase``, ``accounting``) used for the minimal scope set.
 * ``parent``: the parent stream for a path with a ``{param}``; its ``Id`` fills the path parameter.
 * ``parent_key``: the property that carries the parent key in each child record.
+* ``sibling``: for an incremental child, the flat list endpoint's stream with the same item schema and
+  replication key (``/accounts`` for ``/accounts/{fiscalyearId}``): one request to it tells whether
+  anything changed in any partition since the last run (``client.EAccountingStream.probe_sibling``).
 
 ``account_balances`` has no parent stream: it is read at the dates of the ``account_balance_dates``
 setting (by default today and each fiscal year's end date, read from ``/fiscalyears``).
@@ -34,6 +37,8 @@ class StreamDef:
     parent_key: str | None = None
     # Endpoint query parameters sent on every request (to read everything, not a default subset).
     params: tuple[tuple[str, str], ...] = ()
+    # The flat stream whose list holds every partition's rows (see the module docstring).
+    sibling: str | None = None
 
     @property
     def item_schema(self) -> str:
@@ -53,11 +58,11 @@ QUERY_PRESETS = {
 
 # The table is wider than the line limit on purpose: one row per stream reads as a table.
 _TABLE = """
-name                             | path                                          | keys                            | replication | area       | parent            | parent_key       | query
+name                             | path                                          | keys                            | replication | area       | parent            | parent_key       | query              | sibling
 account_balances                 | /accountbalances/{date}                       | Date,AccountNumber              | -           | accounting | -                 | Date             |
 all_accounts                     | /accounts                                     | FiscalYearId,Number             | ModifiedUtc | accounting | -                 | -                |
 standard_accounts                | /accounts/standardaccounts                    | AccountNumber                   | -           | accounting | -                 | -                |
-accounts                         | /accounts/{fiscalyearId}                      | FiscalYearId,Number             | ModifiedUtc | accounting | fiscal_years      | FiscalYearId     |
+accounts                         | /accounts/{fiscalyearId}                      | FiscalYearId,Number             | ModifiedUtc | accounting | fiscal_years      | FiscalYearId     |                    | all_accounts
 account_types                    | /accountTypes                                 | Type                            | -           | accounting | -                 | -                |
 allocation_periods               | /allocationperiods                            | Id                              | ModifiedUtc | purchase   | -                 | -                |
 appstore_status                  | /appstore/status                              | Id                              | ModifiedUtc | accounting | -                 | -                |
@@ -97,7 +102,7 @@ quotes                           | /quotes                                      
 sales_document_attachments       | /salesdocumentattachments                     | Id                              | CreatedUtc  | sales      | -                 | -                |
 sales_price_lists                | /salespricelists                              | Id                              | ChangedUtc  | sales      | -                 | -                |
 sales_price_list_prices          | /salespricelists/prices                       | SalesPriceListId,ArticleId      | ChangedUtc  | sales      | -                 | -                |
-sales_price_list_prices_by_list  | /salespricelists/prices/{salesPriceListId}    | SalesPriceListId,ArticleId      | ChangedUtc  | sales      | sales_price_lists | SalesPriceListId |
+sales_price_list_prices_by_list  | /salespricelists/prices/{salesPriceListId}    | SalesPriceListId,ArticleId      | ChangedUtc  | sales      | sales_price_lists | SalesPriceListId |                    | sales_price_list_prices
 supplier_invoice_drafts          | /supplierinvoicedrafts                        | Id                              | ModifiedUtc | purchase   | -                 | -                |
 supplier_invoices                | /supplierinvoices                             | Id                              | ModifiedUtc | purchase   | -                 | -                |
 suppliers                        | /suppliers                                    | Id                              | ModifiedUtc | purchase   | -                 | -                |
@@ -109,7 +114,7 @@ vat_code_rates                   | /vatcodesrates                               
 vat_reports                      | /vatreports                                   | Id                              | ModifiedUtc | accounting | -                 | -                |
 voucher_drafts                   | /voucherdrafts                                | Id                              | ModifiedUtc | accounting | -                 | -                |
 all_vouchers                     | /vouchers                                     | Id                              | ModifiedUtc | accounting | -                 | -                |
-vouchers                         | /vouchers/{fiscalyearId}                      | Id                              | ModifiedUtc | accounting | fiscal_years      | FiscalYearId     |
+vouchers                         | /vouchers/{fiscalyearId}                      | Id                              | ModifiedUtc | accounting | fiscal_years      | FiscalYearId     |                    | all_vouchers
 voucher_over_under_payments      | /voucherwithoverunderpayment/{voucherId}      | VoucherId                       | -           | accounting | all_vouchers      | VoucherId        |
 webshop_orders                   | /webshoporders                                | Id                              | -           | sales      | -                 | -                |
 """  # noqa: E501
@@ -119,8 +124,8 @@ def _parse(table: str) -> tuple[StreamDef, ...]:
     rows = [line.split("|") for line in table.strip().splitlines()[1:]]
     result = []
     for row in rows:
-        name, path, keys, rk, area, parent, parent_key, query = (
-            cell.strip() for cell in row + [""] * (8 - len(row))
+        name, path, keys, rk, area, parent, parent_key, query, sibling = (
+            cell.strip() for cell in row + [""] * (9 - len(row))
         )
         result.append(
             StreamDef(
@@ -132,6 +137,7 @@ def _parse(table: str) -> tuple[StreamDef, ...]:
                 parent=None if parent == "-" else parent,
                 parent_key=None if parent_key == "-" else parent_key,
                 params=QUERY_PRESETS[query] if query else (),
+                sibling=sibling or None,
             )
         )
     return tuple(result)

@@ -109,14 +109,15 @@ class TapEAccounting(Tap):
 
 
 def stream_scopes() -> dict[str, tuple[str, ...]]:
-    """Scopes that let each stream through: the endpoint's scopes that its parent's endpoint accepts too
-    (a child lists its parent's ids itself)."""
+    """Scopes that let each stream through: the endpoint's scopes that its parent's endpoint (a child lists
+    its parent's ids itself) and its sibling's (the no-change probe) accept too."""
     result: dict[str, tuple[str, ...]] = {}
     for definition in STREAMS:
         scopes = set(ENDPOINTS[definition.path].scopes)
         parent = definition.parent or ("fiscal_years" if definition.name == "account_balances" else None)
-        if parent:
-            scopes &= set(ENDPOINTS[BY_NAME[parent].path].scopes)
+        for other in (parent, definition.sibling):
+            if other:
+                scopes &= set(ENDPOINTS[BY_NAME[other].path].scopes)
         result[definition.name] = tuple(sorted(scopes))
     return result
 

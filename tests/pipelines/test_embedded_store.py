@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
+import pytest
 from pipeline_support import (
     NOT_SELECTED,
     PIPELINES,
@@ -20,6 +20,9 @@ from eaccounting_sandbox.server import SandboxServer
 from tap_eaccounting.streams import STREAMS
 
 pytestmark = PIPELINES
+duckdb = pytest.importorskip(
+    "duckdb", reason="DUCKDB IS NOT INSTALLED: the pipeline tests need the `pipelines` extra"
+)
 
 
 def test_duckdb_row_count_of_every_stream_equals_the_sandbox(

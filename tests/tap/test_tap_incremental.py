@@ -3,6 +3,7 @@ nothing changed, and the $filter fallback."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -45,10 +46,52 @@ def test_resume_from_state_reads_only_changes(fresh_sandbox: SandboxServer, tmp_
         bookmark
     )
 
-    # Nothing changed since: one request per incremental stream.
-    third = run_tap(config, ["customer_invoices", "customers", "suppliers"], state=second.state)
-    for stream in ("customer_invoices", "customers", "suppliers"):
-        assert third.requests(stream) == 1, stream
+
+FLAT = ["customer_invoices", "customers", "suppliers"]
+CHILDREN = ["accounts", "vouchers", "sales_price_list_prices_by_list"]
+
+
+def _api_requests(server: SandboxServer) -> dict[str, int]:
+    """API requests the sandbox served per endpoint since the last reset (``GET /_admin/stats``); a
+    token refresh (identity server) is not an API request."""
+    stats = server.admin("GET", "stats")["endpoints"]
+    return {endpoint: sum(by_status.values()) for endpoint, by_status in stats.items() if " /v2/" in endpoint}
+
+
+def test_no_change_run_makes_one_request_per_incremental_stream(
+    fresh_sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tap_config(fresh_sandbox, tmp_path)
+    first = run_tap(config, FLAT + CHILDREN)
+    assert all(first.records[name] for name in FLAT + CHILDREN)
+    fresh_sandbox.admin("DELETE", "stats")
+    second = run_tap(config, FLAT + CHILDREN, state=first.state)
+    served = _api_requests(fresh_sandbox)
+    # Counted by the server: one request per stream, no parent list (fiscal years, price lists), no
+    # per-partition read; the children ask their flat sibling list once.
+    paths = ["customerinvoices", "customers", "suppliers", "accounts", "vouchers", "salespricelists/prices"]
+    assert served == {f"GET /v2/{path}": 1 for path in paths}
+    for name in FLAT + CHILDREN:
+        assert second.requests(name) == 1, name
+    for name in CHILDREN:
+        assert second.records[name] == [], name
+        assert second.state["bookmarks"][name]["partitions"] == first.state["bookmarks"][name]["partitions"]
+
+    # A change in one fiscal year: the probe sees it, every partition is read, the change is emitted.
+    # The sandbox stamps a write with its own clock as it commits, so no overlap is needed here; with the
+    # default 5 minutes the fourth run would read the just-churned rows once more (as every stream does).
+    monkeypatch.setattr(paging, "TAIL_OVERLAP", dt.timedelta(0))
+    changed = fresh_sandbox.admin(
+        "POST", "churn", {"company": COMPANY, "creates": 0, "updates": 2, "collections": ["vouchers"]}
+    )["vouchers"]["updated"]
+    third = run_tap(config, CHILDREN, state=second.state)
+    assert set(changed) <= third.ids("vouchers")
+    years = {p["context"]["FiscalYearId"] for p in first.state["bookmarks"]["vouchers"]["partitions"]}
+    assert third.requests("vouchers") == 1 + len(years)  # the probe, then one page per fiscal year
+    assert third.requests("accounts") == third.requests("sales_price_list_prices_by_list") == 1
+    # ... and the run after it is a no-change run again.
+    fourth = run_tap(config, CHILDREN, state=third.state)
+    assert all(fourth.requests(name) == 1 and not fourth.records[name] for name in CHILDREN)
 
 
 def test_partitioned_child_streams_keep_a_bookmark_per_fiscal_year(

@@ -54,3 +54,19 @@ def test_generated_schemas_are_deterministic_and_committed() -> None:
         schema = json.loads(text)
         name = Path(rel).stem
         assert set(BY_NAME[name].keys) <= set(schema["properties"])
+
+
+def test_incremental_children_name_a_flat_sibling_with_the_same_items() -> None:
+    # The no-change probe asks the sibling's list for any row of any partition (client.probe_sibling).
+    for stream in STREAMS:
+        if not (stream.parent and stream.replication_key):
+            assert stream.sibling is None, stream.name
+            continue
+        sibling = BY_NAME[stream.sibling or ""]
+        assert sibling.parent is None, stream.name
+        assert not ENDPOINTS[sibling.path].path_params, stream.name
+        assert sibling.item_schema == stream.item_schema, stream.name
+        assert sibling.replication_key == stream.replication_key, stream.name
+        assert sibling.area == stream.area, stream.name
+    with_sibling = {s.name for s in STREAMS if s.sibling}
+    assert with_sibling == {"accounts", "vouchers", "sales_price_list_prices_by_list"}
