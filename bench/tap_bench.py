@@ -5,7 +5,8 @@
    records, msgspec writer, no type conformance), as a ratio in the same run. Goal >= 65%.
 2. 250 ms latency per request (sandbox fault), 600/min per endpoint: the same sync against the floor the
    rate limit allows (requests / 10 per second). Goal <= 1.15x, zero 429s.
-3. An incremental run after no change, all streams selected: requests per incremental stream. Goal 1.
+3. An incremental run after no change, all streams selected: requests per incremental stream (each
+   stream's own reader); then only the incremental streams, the API requests counted by the sandbox. Goal 1.
 
     .venv/bin/python bench/tap_bench.py [--records 100000] [--skip-latency] [--skip-incremental]
 """

@@ -28,6 +28,12 @@ no check). A multi-page incremental read adds one tail request; the gap check ad
 ``ceil(pages / GAPS_PER_REQUEST)`` requests only under churn. Duplicates are possible (a row moved right,
 or modified after its page was read, is emitted twice), which upserting loaders absorb.
 
+Incremental children (one state partition per parent) add no path around these reads: ``Reader.probe``
+only *counts* the rows of the flat sibling list at or after a watermark (one request, ``$pagesize=1``),
+and a partition is skipped only when that count is 0, i.e. when no row was written since the last run
+that read every partition; otherwise every partition is read as above. The argument that this skips
+no row is in ``client.EAccountingStream.probe_sibling``.
+
 If the server rejects ``$filter`` (400), the read falls back, once, to a full scan with the bookmark
 applied client-side, and warns: without ``$filter`` there is no tail and no gap check, so the churn
 guarantee degrades to what page-index pagination gives.

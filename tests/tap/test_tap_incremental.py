@@ -11,6 +11,7 @@ import pytest
 
 from eaccounting_sandbox.server import SandboxServer
 from tap_eaccounting import paging
+from tap_eaccounting.auth import build_client
 
 from .conftest import COMPANY, object_ids, run_tap, tap_config
 
@@ -139,3 +140,26 @@ def test_filter_rejected_falls_back_to_client_side_filtering(
     assert {r["Id"] for r in records} == expected
     warnings = [r for r in caplog.records if "rejected $filter" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_a_fiscal_year_created_after_the_last_run_is_read(
+    fresh_sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    # The probe's state knows three fiscal years; a new one (with an account) is not in it, and its rows
+    # are stamped after the watermark: the probe sees them and the new partition is read whole.
+    config = tap_config(fresh_sandbox, tmp_path)
+    first = run_tap(config, ["accounts"])
+    client = build_client(config)
+    year = client.request(
+        "POST", "/fiscalyears", json={"StartDate": "2027-01-01", "EndDate": "2027-12-31"}
+    ).json()
+    client.request(
+        "POST",
+        "/accounts",
+        json={"FiscalYearId": year["Id"], "Number": "1930", "Name": "Bank", "IsActive": True},
+    )
+    client.close()
+    second = run_tap(config, ["accounts"], state=first.state)
+    assert {(r["FiscalYearId"], r["Number"]) for r in second.records["accounts"]} >= {(year["Id"], "1930")}
+    assert second.requests("accounts") == 1 + 4  # the probe, then one page per fiscal year
+    assert len(second.state["bookmarks"]["accounts"]["partitions"]) == 4
