@@ -32,7 +32,12 @@ def main() -> int:
             f"{args.base_url}/_admin/churn", data=body, headers={"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            print("simulated activity in the demo company:", response.read().decode())
+            changes = json.load(response)
+        summary = ", ".join(
+            f"{name} +{len(c['created'])} ~{len(c['updated'])} -{len(c['deleted'])}"
+            for name, c in sorted(changes.items())
+        )
+        print(f"simulated activity in the demo company (created ~updated -deleted): {summary}")
     return 0
 
 
