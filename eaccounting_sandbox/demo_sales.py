@@ -15,7 +15,7 @@ from typing import Any
 
 from eaccounting_sandbox import demo_bookkeeping
 from eaccounting_sandbox.demo import BASE_CUSTOMER_INVOICES, Ctx
-from eaccounting_sandbox.demo_schema import build, skeleton
+from eaccounting_sandbox.demo_schema import build, skeleton, vat_specification
 from eaccounting_sandbox.demo_time import date_only, midnight_z
 from eaccounting_sandbox.store import Record
 
@@ -181,16 +181,7 @@ def _row_sets(ctx: Ctx) -> list[tuple[list[Record], float, float, list[Record]]]
                 ContributionMargin=margin,
             )
             rows.append(row)
-        vat_spec = [
-            build(
-                "CustomerInvoiceVatApi",
-                AmountInvoiceCurrency=round(amount, 2),
-                VatAmountInvoiceCurrency=round(amount * rate, 2),
-                VatPercent=rate,
-            )
-            for rate, amount in sorted(vat_by_rate.items())
-        ]
-        vat_total = round(sum(v["VatAmountInvoiceCurrency"] for v in vat_spec), 2)
+        vat_spec, vat_total = vat_specification(vat_by_rate)
         sets.append((rows, round(net_total, 2), vat_total, vat_spec))
     return sets
 

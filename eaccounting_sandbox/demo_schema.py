@@ -8,6 +8,7 @@ bounds all come from ``eaccounting_api.spec``. Because every schema in the spec 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -94,3 +95,20 @@ def build(schema_name: str, **values: Any) -> dict[str, Any]:
         raise KeyError(f"{schema_name} has no properties {sorted(unknown)}")
     record.update(values)
     return record
+
+
+def vat_specification(net_by_rate: Mapping[float, float]) -> tuple[list[dict[str, Any]], float]:
+    """An invoice's ``VatSpecification`` (one row per VAT rate, in the invoice currency) and its VAT total.
+
+    Shared by the demo generator and the invoice writes, so generated and created invoices agree.
+    """
+    rows = [
+        build(
+            "CustomerInvoiceVatApi",
+            AmountInvoiceCurrency=round(amount, 2),
+            VatAmountInvoiceCurrency=round(amount * rate, 2),
+            VatPercent=rate,
+        )
+        for rate, amount in sorted(net_by_rate.items())
+    ]
+    return rows, round(sum(v["VatAmountInvoiceCurrency"] for v in rows), 2)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from eaccounting_sandbox.demo_country import profile
-from eaccounting_sandbox.demo_schema import build, skeleton
+from eaccounting_sandbox.demo_schema import build, skeleton, vat_specification
 from eaccounting_sandbox.demo_time import date_only, midnight_z
 from eaccounting_sandbox.store import Company, Record
 from eaccounting_sandbox.validation import field_failure, validate_body, writable
@@ -108,16 +108,7 @@ def create_invoice(company: Company, values: dict[str, Any], raw: Any, draft: Re
     )
     credit = bool(values.get("IsCreditInvoice"))
     rows, net, per_rate = _priced_rows(company, values.get("Rows") or [], "CustomerInvoiceRowApi", credit)
-    vat_spec = [
-        build(
-            "CustomerInvoiceVatApi",
-            AmountInvoiceCurrency=round(amount, 2),
-            VatAmountInvoiceCurrency=round(amount * rate, 2),
-            VatPercent=rate,
-        )
-        for rate, amount in sorted(per_rate.items())
-    ]
-    vat_fx = round(sum(v["VatAmountInvoiceCurrency"] for v in vat_spec), 2)
+    vat_spec, vat_fx = vat_specification(per_rate)
     total_fx = round(net + vat_fx, 2)
     # Rows are in the invoice (customer's) currency; TotalAmount, TotalVatAmount, RemainingAmount and the
     # booking voucher in the company's currency.
