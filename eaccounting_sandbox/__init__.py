@@ -1,7 +1,7 @@
 """eaccounting-sandbox: a local emulator of the Visma eAccounting API v2 and its identity server.
 
 Start it with ``eaccounting-sandbox serve`` or in-process with
-:class:`eaccounting_sandbox.server.SandboxServer`. See docs/sandbox.md.
+:class:`eaccounting_sandbox.server.SandboxServer`. See README.md, "eaccounting-sandbox".
 """
 
 __all__ = ["SandboxServer"]

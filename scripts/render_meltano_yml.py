@@ -54,7 +54,7 @@ plugins:
       schema:
 {nested_arrays}
     # Reverse ETL source: the ERP export tables in Postgres (schema `erp`, snake_case columns).
-    # tests/pipelines/test_reverse_etl.py creates them; docs/pipelines.md shows their shape.
+    # tests/pipelines/test_reverse_etl.py creates them; README.md ("Reverse ETL") shows their shape.
     - name: tap-postgres
       namespace: tap_postgres
       pip_url: meltanolabs-tap-postgres==0.10.0

@@ -116,7 +116,7 @@ class EAccountingStream(Stream):
         schema = load_schema(definition.name)
         if tap.config.get("detect_deletes"):
             schema["properties"][deletes.DELETED_AT] = {"type": ["string", "null"], "format": "date-time"}
-        # One request per voucher: opt-in (select it in the catalog), see docs/tap.md.
+        # One request per voucher: opt-in (select it in the catalog), see README.md ("Streams").
         self.selected_by_default = definition.name not in OPT_IN_STREAMS
         super().__init__(tap, schema=schema, name=definition.name)
         self.definition = definition
