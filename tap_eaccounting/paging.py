@@ -140,6 +140,12 @@ def odata_instant(value: str) -> str:
 
 
 # -- OData expressions -----------------------------------------------------------------------------------
+def string_literal(text: str) -> str:
+    """An OData string literal: single quotes, an inner quote doubled. Always a string, even when the
+    text looks like a Guid or a date-time (a reference field may hold either)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def literal(value: Any) -> str:
     if value is None:
         return "null"
@@ -152,7 +158,7 @@ def literal(value: Any) -> str:
         return text
     if _INSTANT_RE.match(text):
         return text
-    return "'" + text.replace("'", "''") + "'"
+    return string_literal(text)
 
 
 def _compare(keys: Sequence[str], values: Sequence[Any], op: str) -> str:

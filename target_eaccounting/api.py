@@ -17,9 +17,10 @@ from eaccounting_api.errors import (
     EAccountingError,
     ReauthorizationRequired,
 )
+from tap_eaccounting import paging
+from tap_eaccounting.paging import string_literal as quote  # one OData string literal for tap and target
 from target_eaccounting.errors import RecordError
 
-PAGE_SIZE = 1000
 MAX_PAGES = 10_000
 
 
@@ -33,11 +34,6 @@ class RequestClient(Protocol):
         json: Any = None,
         idempotent: bool | None = None,
     ) -> requests.Response: ...
-
-
-def quote(value: str) -> str:
-    """An OData string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def api_error(exc: EAccountingError, what: str) -> RecordError:
@@ -66,14 +62,18 @@ class Api:
         body = response.json() if response.content else {}
         return body if isinstance(body, dict) else {}
 
-    def list(self, path: str, *, filter_: str | None = None) -> list[dict[str, Any]]:
-        """Every item of a paginated list endpoint (``$page`` is 1-based)."""
+    def list(
+        self, path: str, *, filter_: str | None = None, page_size: int = paging.DEFAULT_PAGE_SIZE
+    ) -> list[dict[str, Any]]:
+        """Every item of a paginated list endpoint, with the tap's paging conventions (one place:
+        ``tap_eaccounting.paging``). Ordered by ``Id``: without ``$orderby`` the API's page order is
+        not stable, and a multi-page read could repeat one row and miss another."""
         items: list[dict[str, Any]] = []
-        params: dict[str, Any] = {"$pagesize": PAGE_SIZE}
+        params: dict[str, Any] = {paging.PAGE_SIZE_PARAM: page_size, paging.ORDERBY_PARAM: "Id"}
         if filter_:
-            params["$filter"] = filter_
-        for page in range(1, MAX_PAGES + 1):
-            params["$page"] = page
+            params[paging.FILTER_PARAM] = filter_
+        for page in range(paging.FIRST_PAGE, paging.FIRST_PAGE + MAX_PAGES):
+            params[paging.PAGE_PARAM] = page
             body = self.get(path, params)
             data = body.get("Data") or []
             items.extend(d for d in data if isinstance(d, dict))
