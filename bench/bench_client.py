@@ -14,8 +14,8 @@ from pathlib import Path
 
 import requests
 
+from eaccounting_api.connection import client_from_config
 from eaccounting_sandbox.server import SandboxServer
-from tap_eaccounting.auth import build_client
 
 
 def timed(label: str, n: int, threads: int, call: object) -> float:
@@ -43,7 +43,7 @@ def main() -> None:
             "api_url": sandbox.api_url,
             "identity_url": sandbox.identity_url,
         }
-        client = build_client(config, max_concurrency=threads)
+        client = client_from_config(config, max_concurrency=threads)
         client.limiter.per_minute = 10**9
         params = {"$pagesize": 1}
         token = client.tokens.access_token()

@@ -34,9 +34,9 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_eaccounting.client import EAccountingStream, load_schema
+from tap_eaccounting.message_writer import BufferedMsgSpecWriter
 from tap_eaccounting.streams import STREAMS
 from tap_eaccounting.tap import TapEAccounting
-from tap_eaccounting.writer import BufferedMsgSpecWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 INVOICES_PER_SCALE = 500

@@ -35,8 +35,9 @@ REAUTH_HOW = (
 )
 
 
-class EAccountingError(Exception):
-    """Base of every error raised by the shared client."""
+class ReportedError(Exception):
+    """What every error of this package carries: the API's ErrorId, ErrorCode and messages, the
+    request (method and path, never the query string) and the client_id; never a token."""
 
     default_summary = "eAccounting API error"
 
@@ -103,6 +104,19 @@ class EAccountingError(Exception):
         }
 
 
+class EAccountingError(ReportedError):
+    """Base of the per-request errors: one request (so one record) failed, the run can go on.
+
+    Per-record handlers catch this class. Conditions that end the whole run derive from
+    ``FatalError`` instead, so no handler of a record can swallow them by accident."""
+
+
+class FatalError(ReportedError):
+    """The run cannot go on (no usable grant, no usable token store). Never caught per record."""
+
+    exit_code = 1
+
+
 class BadRequestError(EAccountingError):
     default_summary = "eAccounting rejected the request (400)"
 
@@ -139,7 +153,7 @@ class ServerError(EAccountingError):
     default_summary = "eAccounting server error (5xx)"
 
 
-class ReauthorizationRequired(EAccountingError):
+class ReauthorizationRequired(FatalError):
     """The grant is dead (refresh ``invalid_grant``, or a 401 with a fresh token). CLIs exit 2."""
 
     default_summary = "eAccounting authorization is no longer valid"
@@ -164,7 +178,7 @@ class TransportError(EAccountingError):
     default_summary = "could not reach eAccounting"
 
 
-class TokenStoreError(EAccountingError):
+class TokenStoreError(FatalError):
     default_summary = "token store is unreadable"
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import requests
 from singer_sdk.authenticators import OAuthAuthenticator
 
-from eaccounting_api.client import EAccountingClient
-from eaccounting_api.config import client_from_config, token_manager_from_config, token_store_path
+from eaccounting_api.api_client import EAccountingClient
+from eaccounting_api.connection import client_from_config, token_manager_from_config, token_store_path
 from eaccounting_api.oauth import TOKEN_PATH, TokenManager
 
 __all__ = [

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from eaccounting_api import spec
+from eaccounting_api.connection import token_manager_from_config
 from eaccounting_api.errors import EAccountingError, ReauthorizationRequired
-from tap_eaccounting.auth import build_token_manager
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 REAUTH_EXIT_CODE = ReauthorizationRequired.exit_code
@@ -78,7 +78,7 @@ def auth_url(
     state: str | None = None,
 ) -> str:
     """The authorize URL asking for ``ea:api offline_access`` plus the minimal scopes."""
-    manager = build_token_manager(config)
+    manager = token_manager_from_config(config)
     scopes = minimal_scopes(stream_scopes, selected, readonly=readonly)
     return manager.authorize_url(
         scopes, redirect_uri or str(config.get("redirect_uri") or DEFAULT_REDIRECT_URI), state
@@ -87,7 +87,7 @@ def auth_url(
 
 def auth_exchange(config: Mapping[str, Any], code: str, redirect_uri: str | None = None) -> dict[str, Any]:
     """Trade ``code`` for tokens, store them, and return the (secret-free) status."""
-    manager = build_token_manager(config)
+    manager = token_manager_from_config(config)
     manager.exchange_code(code, redirect_uri or str(config.get("redirect_uri") or DEFAULT_REDIRECT_URI))
     return manager.status()
 
@@ -95,7 +95,7 @@ def auth_exchange(config: Mapping[str, Any], code: str, redirect_uri: str | None
 def auth_status(config: Mapping[str, Any], *, verify: bool = False) -> dict[str, Any]:
     """Token health. With ``verify``, refresh once to prove the grant is alive (the rotated token
     is stored); a dead grant raises ``ReauthorizationRequired``."""
-    manager = build_token_manager(config)
+    manager = token_manager_from_config(config)
     if verify:
         manager.refresh_now()
     status = manager.status()

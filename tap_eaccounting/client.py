@@ -1,6 +1,6 @@
 """The one stream class of the tap: a list endpoint read through the shared ``EAccountingClient``.
 
-URL, auth, rate limiting, retries and error mapping belong to ``eaccounting_api.client``; pagination and
+URL, auth, rate limiting, retries and error mapping belong to ``eaccounting_api.api_client``; pagination and
 churn safety to ``tap_eaccounting.reader``; this module maps one row of ``streams.STREAMS`` onto the
 Singer SDK: schema, keys, bookmarks (capped by the server's clock) and parent keys.
 
@@ -32,9 +32,10 @@ from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
 
-from eaccounting_api.client import EAccountingClient
+from eaccounting_api import paging
+from eaccounting_api.api_client import EAccountingClient
 from eaccounting_api.errors import BadRequestError, NotFoundError
-from tap_eaccounting import deletes, paging
+from tap_eaccounting import deletes
 from tap_eaccounting.auth import EAccountingAuthenticator, build_client
 from tap_eaccounting.reader import ListQuery, PageSize, Reader
 from tap_eaccounting.streams import BY_NAME, StreamDef

@@ -49,10 +49,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from eaccounting_api.client import EAccountingClient
+from eaccounting_api import paging
+from eaccounting_api.api_client import EAccountingClient
 from eaccounting_api.errors import BadRequestError
-from tap_eaccounting import paging
-from tap_eaccounting.paging import Page
+from eaccounting_api.paging import Page
 
 Record = dict[str, Any]
 

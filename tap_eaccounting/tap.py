@@ -11,12 +11,13 @@ from typing import Any
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
-from eaccounting_api.client import DEFAULT_API_URL, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT
+from eaccounting_api import paging
+from eaccounting_api.api_client import DEFAULT_API_URL, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT
 from eaccounting_api.oauth import DEFAULT_IDENTITY_URL
-from tap_eaccounting import auth_cli, paging
+from tap_eaccounting import auth_cli
 from tap_eaccounting.client import AccountBalancesStream, EAccountingStream, Runtime
+from tap_eaccounting.message_writer import BufferedMsgSpecWriter
 from tap_eaccounting.streams import BY_NAME, ENDPOINTS, STREAMS
-from tap_eaccounting.writer import BufferedMsgSpecWriter
 
 
 class TapEAccounting(Tap):

@@ -12,14 +12,14 @@ from typing import Any, Protocol
 
 import requests
 
+from eaccounting_api import paging
 from eaccounting_api.errors import (
     AmbiguousWriteError,
     EAccountingError,
     ReauthorizationRequired,
 )
-from tap_eaccounting import paging
-from tap_eaccounting.paging import string_literal as quote  # one OData string literal for tap and target
-from target_eaccounting.errors import RecordError
+from eaccounting_api.paging import string_literal as quote  # one OData string literal for tap and target
+from target_eaccounting.record_errors import RecordError
 
 MAX_PAGES = 10_000
 
@@ -66,7 +66,7 @@ class Api:
         self, path: str, *, filter_: str | None = None, page_size: int = paging.DEFAULT_PAGE_SIZE
     ) -> list[dict[str, Any]]:
         """Every item of a paginated list endpoint, with the tap's paging conventions (one place:
-        ``tap_eaccounting.paging``). Ordered by ``Id``: without ``$orderby`` the API's page order is
+        ``eaccounting_api.paging``). Ordered by ``Id``: without ``$orderby`` the API's page order is
         not stable, and a multi-page read could repeat one row and miss another."""
         items: list[dict[str, Any]] = []
         params: dict[str, Any] = {paging.PAGE_SIZE_PARAM: page_size, paging.ORDERBY_PARAM: "Id"}

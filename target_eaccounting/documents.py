@@ -17,11 +17,11 @@ from eaccounting_api.errors import (
 )
 from target_eaccounting import mapping
 from target_eaccounting.api import api_error, quote
-from target_eaccounting.errors import RecordError, Undecidable
 from target_eaccounting.ledger import PENDING
 from target_eaccounting.outcomes import CREATED, SKIPPED, UPDATED
+from target_eaccounting.record_errors import RecordError, Undecidable
 from target_eaccounting.references import PLANNED
-from target_eaccounting.streams import StreamSpec
+from target_eaccounting.stream_specs import StreamSpec
 
 if TYPE_CHECKING:
     from target_eaccounting.writer import Writer

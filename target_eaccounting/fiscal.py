@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eaccounting_api import timeparse
-from target_eaccounting.errors import RecordError
+from target_eaccounting.record_errors import RecordError
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
 from eaccounting_api import spec
-from target_eaccounting.errors import RecordError
+from target_eaccounting.record_errors import RecordError
 
 #: resolver(kind, value, field) -> Id; raises RecordError("reference_not_found", ...)
 Resolver = Callable[[str, str, str], str]

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from target_eaccounting.errors import RecordError
+from target_eaccounting.record_errors import RecordError
 from target_eaccounting.rejects import RejectFile, log_line, reject_line
 
 CREATED = "created"

@@ -13,8 +13,8 @@ from typing import Any
 
 from eaccounting_api.errors import EAccountingError, ReauthorizationRequired
 from target_eaccounting.api import Api, api_error, quote
-from target_eaccounting.errors import RecordError
 from target_eaccounting.ledger import Ledger
+from target_eaccounting.record_errors import RecordError
 
 PLANNED = "<planned in this dry run>"
 

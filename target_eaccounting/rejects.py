@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from target_eaccounting.errors import RecordError
 from target_eaccounting.mapping import plain
+from target_eaccounting.record_errors import RecordError
 
 API_FIELDS = ("http_status", "ErrorId", "ErrorCode", "DeveloperErrorMessage", "Errors")
 

@@ -13,7 +13,7 @@ from target_eaccounting.ledger import Ledger
 from target_eaccounting.outcomes import Outcomes
 from target_eaccounting.references import References
 from target_eaccounting.rejects import RejectFile
-from target_eaccounting.streams import STREAMS
+from target_eaccounting.stream_specs import STREAMS
 from target_eaccounting.writer import Writer, WriteSettings
 
 DEFAULT_LEDGER = "eaccounting-ledger.sqlite"

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft7Validator
 from singer_sdk.sinks import BatchSink
 
-from target_eaccounting.errors import RecordError
-from target_eaccounting.streams import stream_spec
+from target_eaccounting.record_errors import RecordError
+from target_eaccounting.stream_specs import stream_spec
 
 if TYPE_CHECKING:
     from singer_sdk import Target

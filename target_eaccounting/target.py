@@ -11,12 +11,13 @@ import click
 from singer_sdk import Target
 from singer_sdk import typing as th
 
+from eaccounting_api.connection import client_from_config
 from eaccounting_api.errors import ReauthorizationRequired
-from target_eaccounting.errors import TooManyFailedRecordsError
+from target_eaccounting.record_errors import TooManyFailedRecordsError
 from target_eaccounting.rejects import replay_messages
 from target_eaccounting.run import DEFAULT_LEDGER, DEFAULT_PLAN, DEFAULT_REJECTS, RunContext
 from target_eaccounting.sinks import EAccountingSink
-from target_eaccounting.streams import STREAMS, stream_spec
+from target_eaccounting.stream_specs import STREAMS, stream_spec
 
 _STREAM_NAMES = ", ".join(sorted(STREAMS))
 
@@ -108,10 +109,8 @@ class TargetEAccounting(Target):
     def run(self) -> RunContext:
         with self._run_lock:
             if self._run is None:
-                from tap_eaccounting.auth import build_client
-
                 config = dict(self.config)
-                client = build_client(config, max_concurrency=int(config.get("max_concurrency") or 4))
+                client = client_from_config(config, max_concurrency=int(config.get("max_concurrency") or 4))
                 self._run = RunContext(config, self.logger, client)
             return self._run
 

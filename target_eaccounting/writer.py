@@ -26,12 +26,12 @@ from eaccounting_api.errors import (
 )
 from target_eaccounting import mapping
 from target_eaccounting.api import Api, api_error
-from target_eaccounting.errors import RecordError, Undecidable
 from target_eaccounting.fiscal import FiscalYear, FiscalYears
 from target_eaccounting.ledger import PENDING, Entry, Ledger
 from target_eaccounting.outcomes import CREATED, SKIPPED, UPDATED, Outcomes
+from target_eaccounting.record_errors import RecordError, Undecidable
 from target_eaccounting.references import PLANNED, References
-from target_eaccounting.streams import DOCUMENT, MASTER, PAYMENT, VOUCHER, StreamSpec
+from target_eaccounting.stream_specs import DOCUMENT, MASTER, PAYMENT, VOUCHER, StreamSpec
 
 _MASTER_KIND = {"customers": "customer", "suppliers": "supplier", "articles": "article"}
 

@@ -13,14 +13,14 @@ import sys
 import threading
 from pathlib import Path
 
+from eaccounting_api.connection import client_from_config
 from eaccounting_api.errors import EAccountingError
-from tap_eaccounting.auth import build_client
 
 
 def main() -> int:
     config = json.loads(Path(sys.argv[1]).read_text("utf-8"))
     per_thread, threads = int(sys.argv[2]), int(sys.argv[3])
-    client = build_client(config, max_concurrency=threads)
+    client = client_from_config(config, max_concurrency=threads)
     ok: list[int] = []
     errors: list[str] = []
 

@@ -13,7 +13,8 @@ import pytest
 import requests
 from api_support import CLIENT_SECRET, WRITE_SCOPES, MakeConfig
 
-from eaccounting_api.client import EAccountingClient
+from eaccounting_api.api_client import EAccountingClient
+from eaccounting_api.connection import token_manager_from_config
 from eaccounting_api.errors import (
     AmbiguousWriteError,
     EAccountingError,
@@ -25,7 +26,6 @@ from eaccounting_api.errors import (
 from eaccounting_api.ratelimit import RateLimiter
 from eaccounting_api.retry import RetryPolicy
 from eaccounting_api.tokens import FileTokenStore, TokenSet
-from tap_eaccounting.auth import build_token_manager
 
 Retries = list[tuple[BaseException, float]]
 
@@ -46,7 +46,7 @@ def make_client(
     policy.listeners.append(lambda exc, wait, attempt: seen.append((exc, wait)))
     client = EAccountingClient(
         config["api_url"],
-        build_token_manager(config),
+        token_manager_from_config(config),
         limiter=limiter or RateLimiter(10_000),
         retry=policy,
         timeout=timeout,
@@ -228,7 +228,7 @@ def test_no_token_or_secret_in_logs_or_exceptions(
     caplog.set_level(logging.DEBUG)
     logging.getLogger("urllib3").setLevel(logging.DEBUG)
     config = make_config(fresh_sandbox)
-    manager = build_token_manager(config)
+    manager = token_manager_from_config(config)
     store = RecordingStore(config["token_store_path"])
     store.written = []
     manager.store = store

@@ -332,7 +332,7 @@ def test_policy_resends_an_unsent_post_and_wraps_exhausted_timeouts() -> None:
 
 
 def test_config_helpers(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from eaccounting_api.config import client_from_config, default_token_store_path
+    from eaccounting_api.connection import client_from_config, default_token_store_path
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     seed_a = {"client_id": "cid", "client_secret": "s", "refresh_token": "SEED-A-SECRET"}

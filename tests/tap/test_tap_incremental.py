@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from eaccounting_api import paging
+from eaccounting_api.connection import client_from_config
 from eaccounting_sandbox.server import SandboxServer
-from tap_eaccounting import paging
-from tap_eaccounting.auth import build_client
 
 from .conftest import COMPANY, object_ids, run_tap, tap_config
 
@@ -149,7 +149,7 @@ def test_a_fiscal_year_created_after_the_last_run_is_read(
     # are stamped after the watermark: the probe sees them and the new partition is read whole.
     config = tap_config(fresh_sandbox, tmp_path)
     first = run_tap(config, ["accounts"])
-    client = build_client(config)
+    client = client_from_config(config)
     year = client.request(
         "POST", "/fiscalyears", json={"StartDate": "2027-01-01", "EndDate": "2027-12-31"}
     ).json()

@@ -1,4 +1,4 @@
-"""Pure helpers of tap_eaccounting.paging: literals, keyset expressions, timestamps, page decoding."""
+"""Pure helpers of eaccounting_api.paging: literals, keyset expressions, timestamps, page decoding."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import msgspec
 import pytest
 
-from tap_eaccounting import paging
+from eaccounting_api import paging
 
 GUID = "0f8c6a8e-1b2c-4d5e-8f90-1234567890ab"
 

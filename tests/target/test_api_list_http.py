@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eaccounting_api.connection import client_from_config
 from eaccounting_sandbox.server import SandboxServer
-from tap_eaccounting.auth import build_client
 from target_eaccounting.api import Api
 
 
@@ -22,7 +22,7 @@ def test_multi_page_list_reads_every_item_once_when_unsorted_order_shuffles(
         "api_url": fresh_sandbox.api_url,
         "identity_url": fresh_sandbox.identity_url,
     }
-    api = Api(build_client(config))
+    api = Api(client_from_config(config))
     expected = {
         c["Id"]
         for c in fresh_sandbox.admin(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from target_support import TargetHarness, messages
 
-from target_eaccounting.errors import TooManyFailedRecordsError
+from target_eaccounting.record_errors import TooManyFailedRecordsError
 
 INVOICE_SCHEMA = {
     "type": "object",

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from target_eaccounting import fiscal, mapping
-from target_eaccounting.errors import RecordError, UnknownStreamError
 from target_eaccounting.ledger import Ledger
+from target_eaccounting.record_errors import RecordError, UnknownStreamError
 from target_eaccounting.rejects import RejectFile, reject_line, replay_messages
 from target_eaccounting.sinks import without_date_formats
-from target_eaccounting.streams import stream_spec
+from target_eaccounting.stream_specs import stream_spec
 
 CUSTOMER_ID = "11111111-1111-4111-8111-111111111111"
 ARTICLE_ID = "22222222-2222-4222-8222-222222222222"
@@ -267,8 +267,8 @@ def test_sdk_decimals_become_plain_json_numbers() -> None:
 def test_payment_outcome_decided_from_the_remaining_amount() -> None:
     from decimal import Decimal as D
 
-    from target_eaccounting.errors import Undecidable
     from target_eaccounting.payments import decide_payment
+    from target_eaccounting.record_errors import Undecidable
 
     assert decide_payment(D("125.00"), D("75.00"), D("50"), "inv") == "inv"  # booked
     assert decide_payment(D("-200"), D("-150"), D("50"), "inv") == "inv"  # supplier invoice: negative

@@ -35,8 +35,8 @@ from singer_sdk.testing.target_tests import (
 from singer_sdk.testing.templates import TargetTestTemplate
 from target_support import TargetHarness
 
-from target_eaccounting.errors import UnknownStreamError
 from target_eaccounting.ledger import Ledger
+from target_eaccounting.record_errors import UnknownStreamError
 from target_eaccounting.target import TargetEAccounting
 
 GENERIC_FILES = (

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from target_support import TargetHarness, messages, record_message, schema_message
 
-from target_eaccounting.errors import TooManyFailedRecordsError, UnknownStreamError
+from target_eaccounting.record_errors import TooManyFailedRecordsError, UnknownStreamError
 
 
 def _customer(h: TargetHarness) -> dict[str, Any]:

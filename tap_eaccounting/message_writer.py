@@ -17,7 +17,7 @@ import msgspec
 from singer_sdk.singerlib import Message, RecordMessage
 from singer_sdk.singerlib.encoding import GenericSingerWriter
 
-from tap_eaccounting.paging import RawRecord
+from eaccounting_api.paging import RawRecord
 
 FLUSH_BYTES = 1 << 20
 

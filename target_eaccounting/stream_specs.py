@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from target_eaccounting.errors import UnknownStreamError
+from target_eaccounting.record_errors import UnknownStreamError
 
 MASTER = "master"
 DOCUMENT = "document"

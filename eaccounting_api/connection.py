@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from eaccounting_api.client import DEFAULT_API_URL, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, EAccountingClient
+from eaccounting_api.api_client import DEFAULT_API_URL, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, EAccountingClient
 from eaccounting_api.oauth import DEFAULT_IDENTITY_URL, TokenManager
 from eaccounting_api.ratelimit import DEFAULT_KEYING, DEFAULT_PER_MINUTE, KEYINGS, Keying, RateLimiter
 
