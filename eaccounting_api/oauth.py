@@ -28,6 +28,7 @@ import requests
 from eaccounting_api.errors import (
     AuthenticationError,
     EAccountingError,
+    FatalError,
     ReauthorizationRequired,
     error_from_response,
 )
@@ -250,7 +251,7 @@ class TokenManager:
                 client_id=self.client_id,
             ) from None
 
-    def _token_error(self, response: requests.Response, grant: str) -> EAccountingError:
+    def _token_error(self, response: requests.Response, grant: str) -> EAccountingError | FatalError:
         try:
             body = response.json()
         except ValueError:
