@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eaccounting_sandbox.error_responses import (
-    ApiError,
-)
+from eaccounting_sandbox.error_responses import ApiError
 from eaccounting_sandbox.store import Company, Record
 from eaccounting_sandbox.validation import validate_body
 from eaccounting_sandbox.write_support import (
