@@ -14,7 +14,9 @@ import argparse
 import resource
 import time
 
-from eaccounting_sandbox.demo import BASE_CUSTOMER_INVOICES, generate_company
+from eaccounting_sandbox import reads
+from eaccounting_sandbox.demo import generate_company
+from eaccounting_sandbox.demo_context import BASE_CUSTOMER_INVOICES
 from eaccounting_sandbox.odata import compile_filter
 
 
@@ -47,13 +49,13 @@ def main() -> None:
     )
 
     started = time.perf_counter()
-    page = company.list_records("/customerinvoices", {}, {})[500_000:501_000]
+    page = reads.list_records(company, "/customerinvoices", {}, {})[500_000:501_000]
     ms = (time.perf_counter() - started) * 1000
     print(f"  list + slice of a 1000-record page: {ms:8.3f} ms ({len(page)})")
 
     cutoff = sorted(i["ModifiedUtc"] for i in invoices[-2000:])[0]
     started = time.perf_counter()
-    window = company.list_records("/customerinvoices", {}, {"modifiedSinceUtc": cutoff})
+    window = reads.list_records(company, "/customerinvoices", {}, {"modifiedSinceUtc": cutoff})
     ms = (time.perf_counter() - started) * 1000
     print(f"  modifiedSinceUtc over all:          {ms:8.1f} ms ({len(window):,})")
 

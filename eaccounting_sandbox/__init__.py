@@ -8,7 +8,8 @@ __all__ = ["SandboxServer"]
 
 
 def __getattr__(name: str) -> object:
-    # Lazy, so importing the package (e.g. for errors.ApiError) does not pull in uvicorn.
+    # Lazy for start-up and optional dependencies, not to break a cycle: importing the package (e.g. for
+    # error_responses.ApiError, or the demo data without a server) does not pull in uvicorn.
     if name == "SandboxServer":
         from eaccounting_sandbox.server import SandboxServer
 

@@ -8,21 +8,21 @@ See DESIGN.md ("Sandbox: URLs, credentials, tenants") for the contract.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from eaccounting_sandbox.errors import ApiError
+from eaccounting_sandbox import reads
+from eaccounting_sandbox.churn import churn
+from eaccounting_sandbox.error_responses import ApiError
 from eaccounting_sandbox.identity import ALL_SCOPES
-
-if TYPE_CHECKING:
-    from eaccounting_sandbox.app import Sandbox
+from eaccounting_sandbox.sandbox import Sandbox, country_of
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost", "testclient")
-AdminHandler = Callable[["Sandbox", Request, dict[str, Any]], Awaitable[Any]]
+AdminHandler = Callable[[Sandbox, Request, dict[str, Any]], Awaitable[Any]]
 _encoder = msgspec.json.Encoder()
 
 
@@ -109,8 +109,6 @@ async def _companies(sandbox: Sandbox, request: Request, payload: dict[str, Any]
     name = payload.get("company")
     if not isinstance(name, str) or not name:
         raise AdminError(400, "company (a slug such as 'acme-se') is required")
-    from eaccounting_sandbox.app import country_of
-
     seed = int(payload.get("seed", sandbox.config.seed))
     country = str(payload.get("country", country_of(name))).upper()
     scale = float(payload.get("scale", 1.0))
@@ -119,7 +117,7 @@ async def _companies(sandbox: Sandbox, request: Request, payload: dict[str, Any]
 
 
 async def _counts(sandbox: Sandbox, request: Request, payload: dict[str, Any]) -> Any:
-    return sandbox.company(_company_name(payload, request, sandbox)).counts()
+    return reads.counts(sandbox.company(_company_name(payload, request, sandbox)))
 
 
 async def _parents(sandbox: Sandbox, request: Request, payload: dict[str, Any]) -> Any:
@@ -129,7 +127,7 @@ async def _parents(sandbox: Sandbox, request: Request, payload: dict[str, Any]) 
         raise AdminError(
             400, "path (a parametrized list endpoint, e.g. /accounts/{fiscalyearId}) is required"
         )
-    return company.parent_params(str(path))
+    return reads.parent_params(company, str(path))
 
 
 async def _objects(sandbox: Sandbox, request: Request, payload: dict[str, Any]) -> Any:
@@ -143,7 +141,8 @@ async def _objects(sandbox: Sandbox, request: Request, payload: dict[str, Any]) 
 async def _churn(sandbox: Sandbox, request: Request, payload: dict[str, Any]) -> Any:
     company = sandbox.company(_company_name(payload, request, sandbox))
     collections = payload.get("collections")
-    return company.churn(
+    return churn(
+        company,
         creates=int(payload.get("creates", 0)),
         updates=int(payload.get("updates", 0)),
         deletes=int(payload.get("deletes", 0)),

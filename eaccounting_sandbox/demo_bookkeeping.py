@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from eaccounting_sandbox.demo import BASE_CUSTOMER_INVOICES, Ctx, voucher
+from eaccounting_sandbox.demo_context import BASE_CUSTOMER_INVOICES, Ctx, voucher
 from eaccounting_sandbox.demo_schema import build
 from eaccounting_sandbox.demo_time import midnight_z
 from eaccounting_sandbox.store import Record

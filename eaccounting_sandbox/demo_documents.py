@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from eaccounting_sandbox.demo import Ctx
+from eaccounting_sandbox.demo_context import Ctx, customer_fields
 from eaccounting_sandbox.demo_reference import record
-from eaccounting_sandbox.demo_sales import customer_fields
 from eaccounting_sandbox.demo_schema import build
 from eaccounting_sandbox.demo_time import midnight_z
 from eaccounting_sandbox.store import Record

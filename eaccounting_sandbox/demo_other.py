@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from eaccounting_sandbox.demo import Ctx, voucher
+from eaccounting_sandbox.demo_context import Ctx, voucher
 from eaccounting_sandbox.demo_reference import record
 from eaccounting_sandbox.demo_schema import build
 from eaccounting_sandbox.demo_time import midnight_z

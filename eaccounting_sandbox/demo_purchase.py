@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from eaccounting_sandbox.demo import Ctx
+from eaccounting_sandbox.demo_context import Ctx
 from eaccounting_sandbox.demo_reference import record
 from eaccounting_sandbox.demo_schema import build, skeleton
 from eaccounting_sandbox.demo_time import date_only, midnight_z

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from eaccounting_sandbox.demo import Ctx
+from eaccounting_sandbox.demo_context import Ctx
 from eaccounting_sandbox.demo_schema import build, properties
 from eaccounting_sandbox.demo_time import midnight_z
 from eaccounting_sandbox.store import Record

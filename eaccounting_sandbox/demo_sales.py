@@ -11,10 +11,9 @@ object in place (writes replace whole records), so sharing is safe and saves gig
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from eaccounting_sandbox import demo_bookkeeping
-from eaccounting_sandbox.demo import BASE_CUSTOMER_INVOICES, Ctx
+from eaccounting_sandbox.demo_context import BASE_CUSTOMER_INVOICES, Ctx, customer_fields
 from eaccounting_sandbox.demo_schema import build, skeleton, vat_specification
 from eaccounting_sandbox.demo_time import date_only, midnight_z
 from eaccounting_sandbox.store import Record
@@ -184,27 +183,6 @@ def _row_sets(ctx: Ctx) -> list[tuple[list[Record], float, float, list[Record]]]
         vat_spec, vat_total = vat_specification(vat_by_rate)
         sets.append((rows, round(net_total, 2), vat_total, vat_spec))
     return sets
-
-
-def customer_fields(ctx: Ctx, customer: Record) -> dict[str, Any]:
-    return {
-        "CustomerId": customer["Id"],
-        "CustomerNumber": customer["CustomerNumber"],
-        "CustomerName": customer["Name"],
-        "InvoiceCustomerName": customer["Name"],
-        "InvoiceAddress1": customer["InvoiceAddress1"],
-        "InvoicePostalCode": customer["InvoicePostalCode"],
-        "InvoiceCity": customer["InvoiceCity"],
-        "InvoiceCountryCode": customer["InvoiceCountryCode"],
-        "DeliveryCustomerName": customer["Name"],
-        "DeliveryAddress1": customer["InvoiceAddress1"],
-        "DeliveryPostalCode": customer["InvoicePostalCode"],
-        "DeliveryCity": customer["InvoiceCity"],
-        "DeliveryCountryCode": customer["InvoiceCountryCode"],
-        "CustomerIsPrivatePerson": customer["IsPrivatePerson"],
-        "TermsOfPaymentId": customer["TermsOfPaymentId"],
-        "CustomerEmail": customer["EmailAddress"],
-    }
 
 
 def invoice_template(ctx: Ctx) -> Record:

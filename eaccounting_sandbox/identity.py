@@ -19,8 +19,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from eaccounting_sandbox import errors
-from eaccounting_sandbox.config import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxConfig
+from eaccounting_sandbox.error_responses import forbidden, unauthorized
+from eaccounting_sandbox.switches import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxConfig
 
 ALL_SCOPES = (
     "ea:api",
@@ -100,22 +100,22 @@ class IdentityServer:
     def authenticate(self, authorization: str | None) -> Grant:
         """The grant behind an ``Authorization: Bearer`` header, or ApiError 401."""
         if not authorization:
-            raise errors.unauthorized("Authorization has been denied for this request. No bearer token.")
+            raise unauthorized("Authorization has been denied for this request. No bearer token.")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise errors.unauthorized("Authorization has been denied for this request. Use a bearer token.")
+            raise unauthorized("Authorization has been denied for this request. Use a bearer token.")
         found = self._access.get(token.strip())
         if found is None:
-            raise errors.unauthorized("Authorization has been denied for this request. Unknown token.")
+            raise unauthorized("Authorization has been denied for this request. Unknown token.")
         if found.expires_at <= time.time():
-            raise errors.unauthorized("Authorization has been denied for this request. Token expired.")
+            raise unauthorized("Authorization has been denied for this request. Token expired.")
         return found.grant
 
     @staticmethod
     def authorize_scopes(grant: Grant, method: str, op_scopes: list[str]) -> None:
         """Scope enforcement: ea:api always; reads accept full or _readonly; writes need full."""
         if "ea:api" not in grant.scopes:
-            raise errors.forbidden("The access token lacks the required scope ea:api.")
+            raise forbidden("The access token lacks the required scope ea:api.")
         if not op_scopes:
             return
         if method.upper() in ("GET", "HEAD"):
@@ -126,7 +126,7 @@ class IdentityServer:
             accepted = {s.removesuffix("_readonly") for s in op_scopes}
         if not accepted & grant.scopes:
             needed = " ".join(sorted(accepted))
-            raise errors.forbidden(f"The access token lacks a required scope. Required one of: {needed}")
+            raise forbidden(f"The access token lacks a required scope. Required one of: {needed}")
 
     # -- endpoints ---------------------------------------------------------------------------------
     async def token_endpoint(self, request: Request) -> Response:  # noqa: PLR0911 - one return per OAuth error

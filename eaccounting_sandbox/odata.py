@@ -19,9 +19,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from eaccounting_sandbox import errors
 from eaccounting_sandbox.demo_schema import properties
 from eaccounting_sandbox.demo_time import instant_key
+from eaccounting_sandbox.error_responses import QUERY_DATETIME_ERROR, ApiError, bad_query
 
 Record = dict[str, Any]
 Predicate = Callable[[Record], bool]
@@ -54,8 +54,8 @@ _FUNCTIONS = {
 _SCALARS = {"string", "integer", "number", "boolean"}
 
 
-def _fail(message: str) -> errors.ApiError:
-    return errors.bad_query(f"The query specified in the URI is not valid. {message}")
+def _fail(message: str) -> ApiError:
+    return bad_query(f"The query specified in the URI is not valid. {message}")
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -72,9 +72,9 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             pos = match.end()
             continue
         if kind == "baddate":
-            raise errors.bad_query(
+            raise bad_query(
                 f"'{match.group(kind)}' is not a valid date-time (use 2024-01-01T00:00:00Z).",
-                errors.QUERY_DATETIME_ERROR,
+                QUERY_DATETIME_ERROR,
             )
         result.append((kind, match.group(kind)))
         pos = match.end()
@@ -240,8 +240,8 @@ def _operands(name: str, kind: str, literal: _Literal) -> tuple[Any, Callable[[A
             raise _fail(f"'{literal.raw}' is not a date-time; {name} is one.")
         target = instant_key(literal.value)
         if target is None:
-            raise errors.bad_query(
-                f"The value '{literal.raw}' is not a valid date-time for {name}.", errors.QUERY_DATETIME_ERROR
+            raise bad_query(
+                f"The value '{literal.raw}' is not a valid date-time for {name}.", QUERY_DATETIME_ERROR
             )
         return target, instant_key
     expected = {"boolean": ("keyword",), "number": ("number",), "uuid": ("guid", "string")}.get(kind)

@@ -19,8 +19,9 @@ from typing import Any
 import requests
 import uvicorn
 
-from eaccounting_sandbox.app import Sandbox, build_app
-from eaccounting_sandbox.config import DEFAULT_COMPANY, SandboxConfig
+from eaccounting_sandbox.app import build_app
+from eaccounting_sandbox.sandbox import Sandbox
+from eaccounting_sandbox.switches import DEFAULT_COMPANY, SandboxConfig
 from eaccounting_sandbox.transport import FaultLayer, SandboxH11Protocol
 
 START_TIMEOUT = 120.0  # scale=20 demo data takes a while to generate before the socket answers

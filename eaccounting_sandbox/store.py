@@ -1,24 +1,24 @@
-"""One tenant's data: collections with id indexes, and the reads the list/GET-by-id endpoints need.
+"""One tenant's data: collections with id indexes, its clock, counters and fiscal years.
 
-Records are stored as spec-shaped dicts (exactly the schema's properties). ``list_records`` returns the
-stored list itself for unparametrized endpoints, so paging over 1,000,000 records never copies them;
-callers must not mutate what they get. Relations the schemas do not carry (which bank account a
-transaction belongs to, which customer an AutoInvoice recipient belongs to) live in ``children``.
+The bottom of the sandbox: it imports none of the reads or writes above it. Records are stored as
+spec-shaped dicts (exactly the schema's properties). ``reads.list_records`` returns a stored list itself
+for unparametrized endpoints, so paging over 1,000,000 records never copies them; callers must not mutate
+what they get. Relations the schemas do not carry (which bank account a transaction belongs to, which
+customer an AutoInvoice recipient belongs to) live in ``children``.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from eaccounting_api import spec
-from eaccounting_sandbox import errors
 from eaccounting_sandbox.demo_time import Clock, parse_day
-from eaccounting_sandbox.errors import ApiError
+from eaccounting_sandbox.error_responses import FISCAL_YEAR_DOES_NOT_EXIST, ApiError, not_found
 
 Record = dict[str, Any]
 
@@ -88,7 +88,8 @@ class Collection:
 
 
 class Company:
-    """A tenant. Built by :func:`eaccounting_sandbox.demo.generate_company`; mutated by ``writes``."""
+    """A tenant. Built by :func:`eaccounting_sandbox.demo.generate_company`; read by ``reads``, mutated
+    by ``writes`` and ``churn`` (which hold ``lock`` while they do)."""
 
     def __init__(self, company_id: str, seed: int, country: str, today: date) -> None:
         self.id = company_id
@@ -147,43 +148,11 @@ class Company:
         year = self.collection("fiscalyears").get(fiscal_year_id)
         if year is None:
             raise ApiError(
-                404, errors.FISCAL_YEAR_DOES_NOT_EXIST, f"Fiscal year {fiscal_year_id} does not exist.", []
+                404, FISCAL_YEAR_DOES_NOT_EXIST, f"Fiscal year {fiscal_year_id} does not exist.", []
             )
         return year
 
-    # -- reads ------------------------------------------------------------------------------------
-    def list_records(
-        self, endpoint_path: str, path_params: Mapping[str, str], query: Mapping[str, str]
-    ) -> list[Record]:
-        """The items of a list endpoint before OData and paging (see DESIGN.md, "Sandbox domain")."""
-        from eaccounting_sandbox import store_reads
-
-        handler = store_reads.LIST_HANDLERS.get(endpoint_path)
-        if handler is not None:
-            return handler(self, path_params, query)
-        name = endpoint_path.strip("/")
-        if name not in self.collections:
-            raise errors.not_found(f"No list endpoint {endpoint_path}.")
-        return self.collections[name].items
-
-    def get_record(self, path: str, path_params: Mapping[str, str]) -> Record:
-        """The object a spec GET-by-id path returns; ``ApiError`` 404 when it does not exist."""
-        from eaccounting_sandbox import store_reads
-
-        return store_reads.get_record(self, path, path_params)
-
-    def parent_params(self, endpoint_path: str) -> list[dict[str, str]]:
-        """Every path-parameter set a parametrized list endpoint has data under (for counts and tests)."""
-        from eaccounting_sandbox import store_reads
-
-        return store_reads.parent_params(self, endpoint_path)
-
-    def counts(self) -> dict[str, int]:
-        """Records per list endpoint; parametrized ones summed over every parent, date windows wide open."""
-        from eaccounting_sandbox import store_reads
-
-        return store_reads.counts(self)
-
+    # -- admin ----------------------------------------------------------------------------------
     def objects(self, collection: str) -> list[Record]:
         """Every stored object of a collection (admin API); child collections flattened."""
         if collection in self.children:
@@ -191,46 +160,5 @@ class Company:
         if collection == "payments":
             return [r for records in self.payments.values() for r in records]
         if collection not in self.collections:
-            raise errors.not_found(f"No collection {collection!r}.")
+            raise not_found(f"No collection {collection!r}.")
         return self.collections[collection].items
-
-    # -- writes -----------------------------------------------------------------------------------
-    def write(
-        self,
-        method: str,
-        path: str,
-        path_params: Mapping[str, str],
-        query: Mapping[str, str],
-        body: Any,
-    ) -> tuple[int, Any]:
-        """Run a spec POST/PUT/DELETE; returns (status, JSON-able body or None). Raises ``ApiError``."""
-        from eaccounting_sandbox import writes
-
-        with self.lock:
-            return writes.dispatch(
-                self, method.upper(), path, params=dict(path_params), query=dict(query), body=body
-            )
-
-    def churn(
-        self,
-        creates: int = 0,
-        updates: int = 0,
-        deletes: int = 0,
-        collections: list[str] | None = None,
-        rng: random.Random | None = None,
-    ) -> dict[str, Any]:
-        """Create, modify and delete records now, with fresh ``ModifiedUtc``/``ChangedUtc``."""
-        from eaccounting_sandbox import store_churn
-
-        with self.lock:
-            return store_churn.churn(
-                self,
-                rng or self.rng,
-                creates=creates,
-                updates=updates,
-                deletes=deletes,
-                collections=collections,
-            )
-
-
-ListHandler = Callable[[Company, Mapping[str, str], Mapping[str, str]], list[Record]]

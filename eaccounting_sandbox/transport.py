@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from eaccounting_sandbox.errors import ApiError
+from eaccounting_sandbox.churn import churn
+from eaccounting_sandbox.error_responses import ApiError
 from eaccounting_sandbox.faults import Decision
-from eaccounting_sandbox.ratelimit import quota_exceeded
+from eaccounting_sandbox.quota import quota_exceeded
+from eaccounting_sandbox.sandbox import Sandbox
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-    from eaccounting_sandbox.app import Sandbox
 
 log = logging.getLogger("eaccounting_sandbox")
 TRANSPORT_KEY = "sandbox.transport"
@@ -142,17 +142,17 @@ class FaultLayer:
         return "truncated"
 
     def _churn(self, decision: Decision) -> None:
-        churn = decision.churn
-        assert churn is not None
-        company = self.sandbox.companies.get(churn.company)
+        fault = decision.churn
+        assert fault is not None
+        company = self.sandbox.companies.get(fault.company)
         if company is None:
-            log.warning("churn fault names unknown company %r", churn.company)
+            log.warning("churn fault names unknown company %r", fault.company)
             return
         try:
-            company.churn(creates=churn.creates, updates=churn.updates, deletes=churn.deletes)
+            churn(company, creates=fault.creates, updates=fault.updates, deletes=fault.deletes)
         # A churn bug must not turn into an unexplained failure of the page request it rides on.
         except Exception:
-            log.exception("churn fault failed for company %r", churn.company)
+            log.exception("churn fault failed for company %r", fault.company)
 
     async def _send_error(self, status: int, scope: Scope, receive: Receive, send: Send) -> None:
         if status == 500:

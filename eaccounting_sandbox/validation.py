@@ -13,11 +13,8 @@ import uuid
 from typing import Any
 
 from eaccounting_api import spec
-from eaccounting_sandbox import errors
 from eaccounting_sandbox.demo_time import parse_instant
-from eaccounting_sandbox.errors import ApiError
-
-DATA_MODEL_VALIDATION = errors.DATA_MODEL_VALIDATION
+from eaccounting_sandbox.error_responses import DATA_MODEL_VALIDATION, ApiError, field_error
 
 # Fields the spec marks required that the live API does not insist on (FACTS.md, "Observed behaviour":
 # a POST /customerinvoices without EuThirdParty, RotReducedInvoicingType or row IsTextRow succeeded).
@@ -55,7 +52,7 @@ class _Checker:
         self.errors: list[dict[str, Any]] = []
 
     def add(self, field: str, code: str, message: str) -> None:
-        self.errors.append(errors.field_error(field, code, message, key=field.rsplit(".", maxsplit=1)[-1]))
+        self.errors.append(field_error(field, code, message, key=field.rsplit(".", maxsplit=1)[-1]))
 
     def check_object(self, schema_name: str, body: Any, path: str) -> dict[str, Any]:
         """The known properties of ``body`` (unknown ones dropped), after checking each."""
@@ -154,4 +151,4 @@ def writable(schema_name: str, values: dict[str, Any]) -> dict[str, Any]:
 
 def field_failure(field: str, message: str, code: int = DATA_MODEL_VALIDATION, status: int = 400) -> ApiError:
     """A 400 naming one field (business rules: unknown references, unbalanced vouchers, ...)."""
-    return ApiError(status, code, message, [errors.field_error(field, str(code), message)])
+    return ApiError(status, code, message, [field_error(field, str(code), message)])

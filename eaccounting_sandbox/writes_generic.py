@@ -1,11 +1,12 @@
 """Generic create/replace/delete for the simpler resources the spec lets clients write.
 
-Beyond the writes the issue names (``writes.py``, ``writes_sales.py``), every spec operation of the form
-``POST /x``, ``PUT /x/{id}`` or ``DELETE /x/{id}`` whose request schema is the item schema of the list
-``/x`` gets plain REST semantics: validate, assign ``Id`` and stamps, store; PUT replaces the whole
-object; DELETE removes it. The success status is the one the spec documents (some POSTs say 200, one
-PUT says 201). A few resources get their ledger rules on top (fiscal years must not overlap; supplier
-invoices get a number, a negative ``RemainingAmount`` and the fiscal-year checks).
+Beyond the writes the issue names (``writes_master.py``, ``writes_ledger.py``, ``writes_sales.py``,
+``writes_payments.py``), every spec operation of the form ``POST /x``, ``PUT /x/{id}`` or
+``DELETE /x/{id}`` whose request schema is the item schema of the list ``/x`` gets plain REST semantics:
+validate, assign ``Id`` and stamps, store; PUT replaces the whole object; DELETE removes it. The success
+status is the one the spec documents (some POSTs say 200, one PUT says 201). A few resources get their
+ledger rules on top (fiscal years must not overlap; supplier invoices get a number, a negative
+``RemainingAmount`` and the fiscal-year checks). ``writes`` tries this module after the specific ones.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from eaccounting_sandbox.demo_schema import properties
 from eaccounting_sandbox.demo_time import date_only, midnight_z, parse_day
 from eaccounting_sandbox.store import Company, Record
 from eaccounting_sandbox.validation import field_failure, validate_body
-from eaccounting_sandbox.writes import (
+from eaccounting_sandbox.write_support import (
     Handler,
     book_voucher,
     check_fiscal_year,

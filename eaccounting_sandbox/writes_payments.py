@@ -19,7 +19,7 @@ from eaccounting_sandbox.demo_schema import build
 from eaccounting_sandbox.demo_time import date_only, midnight_z
 from eaccounting_sandbox.store import Company, Record
 from eaccounting_sandbox.validation import field_failure, validate_body
-from eaccounting_sandbox.writes import (
+from eaccounting_sandbox.write_support import (
     Handler,
     book_voucher,
     check_fiscal_year,
@@ -166,3 +166,9 @@ def _book_payment(
                 )
                 break
     return payment
+
+
+PAYMENT_HANDLERS: dict[tuple[str, str], Handler] = {
+    ("POST", "/customerinvoices/{invoiceId}/payments"): payment_handler("customer"),
+    ("POST", "/supplierinvoices/{invoiceId}/payments"): payment_handler("supplier"),
+}

@@ -15,7 +15,7 @@ from eaccounting_sandbox.demo_schema import build, skeleton, vat_specification
 from eaccounting_sandbox.demo_time import date_only, midnight_z
 from eaccounting_sandbox.store import Company, Record
 from eaccounting_sandbox.validation import field_failure, validate_body, writable
-from eaccounting_sandbox.writes import (
+from eaccounting_sandbox.write_support import (
     Handler,
     book_voucher,
     check_fiscal_year,
@@ -28,7 +28,6 @@ from eaccounting_sandbox.writes import (
     stamp_fields,
     utc_today,
 )
-from eaccounting_sandbox.writes_payments import payment_handler
 
 CUSTOMER_FIELDS = {
     "CustomerNumber": "CustomerNumber",
@@ -300,6 +299,4 @@ SALES_HANDLERS: dict[tuple[str, str], Handler] = {
     ("PUT", "/customerinvoicedrafts/{customerInvoiceDraftId}"): put_draft,
     ("DELETE", "/customerinvoicedrafts/{customerInvoiceDraftId}"): delete_draft,
     ("POST", "/customerinvoicedrafts/{customerInvoiceDraftId}/convert"): convert_draft,
-    ("POST", "/customerinvoices/{invoiceId}/payments"): payment_handler("customer"),
-    ("POST", "/supplierinvoices/{invoiceId}/payments"): payment_handler("supplier"),
 }

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from eaccounting_sandbox import server as sandbox_server
-from eaccounting_sandbox.config import RUNTIME_SWITCHES, SandboxConfig
 from eaccounting_sandbox.server import SandboxServer
+from eaccounting_sandbox.switches import RUNTIME_SWITCHES, SandboxConfig
 
 SANDBOX_SEED = 1
 _DEFAULT_SWITCHES = {

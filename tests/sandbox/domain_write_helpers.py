@@ -6,19 +6,20 @@ from typing import Any
 
 import pytest
 
-from eaccounting_sandbox.errors import ApiError
+from eaccounting_sandbox import writes
+from eaccounting_sandbox.error_responses import ApiError
 from eaccounting_sandbox.store import Company
 
 
 def write(company: Company, method: str, path: str, body: Any = None, **params: str) -> Any:
-    status, result = company.write(method, path, params, {}, body)
+    status, result = writes.write(company, method, path, params=params, query={}, body=body)
     assert status in (200, 201, 204)
     return result
 
 
 def fails(company: Company, method: str, path: str, body: Any = None, **params: str) -> ApiError:
     with pytest.raises(ApiError) as caught:
-        company.write(method, path, params, {}, body)
+        writes.write(company, method, path, params=params, query={}, body=body)
     return caught.value
 
 

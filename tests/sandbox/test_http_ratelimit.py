@@ -8,8 +8,8 @@ import re
 import pytest
 import requests
 
-from eaccounting_sandbox.errors import ApiError
-from eaccounting_sandbox.ratelimit import RateLimiter
+from eaccounting_sandbox.error_responses import ApiError
+from eaccounting_sandbox.quota import RateLimiter
 from eaccounting_sandbox.server import SandboxServer
 
 TRY_AGAIN = re.compile(r"Try again in (\d+) seconds\.$")

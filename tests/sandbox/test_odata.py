@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from eaccounting_sandbox.errors import ApiError
+from eaccounting_sandbox.error_responses import ApiError
 from eaccounting_sandbox.odata import compile_filter, compile_orderby, sort_key
 
 INVOICES: list[dict[str, Any]] = [

@@ -60,12 +60,36 @@ def _next_number(company: Company, collection: str, field: str, counter: str | N
 
 def churn(
     company: Company,
+    *,
+    creates: int = 0,
+    updates: int = 0,
+    deletes: int = 0,
+    collections: list[str] | None = None,
+    rng: random.Random | None = None,
+) -> dict[str, Any]:
+    """Create, modify and delete records now, with fresh ``ModifiedUtc``/``ChangedUtc``.
+
+    ``rng`` defaults to the company's own seeded one. Returns the touched ids per collection.
+    """
+    with company.lock:
+        return _churn(
+            company,
+            rng or company.rng,
+            creates=creates,
+            updates=updates,
+            deletes=deletes,
+            collections=collections,
+        )
+
+
+def _churn(
+    company: Company,
     rng: random.Random,
     *,
     creates: int,
     updates: int,
     deletes: int,
-    collections: list[str] | None = None,
+    collections: list[str] | None,
 ) -> dict[str, Any]:
     names = [n for n in (collections or DEFAULT_COLLECTIONS) if n in company.collections]
     if not names:

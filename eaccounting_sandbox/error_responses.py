@@ -1,4 +1,4 @@
-"""API errors and their wire shape.
+"""The error responses the sandbox answers (API errors) and their wire shape.
 
 The live API answers errors with ``CommonExtendedBadRequest``:
 ``{ErrorCode, DeveloperErrorMessage, ErrorId (a fresh uuid per response), Errors[...]}``.

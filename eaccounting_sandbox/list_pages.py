@@ -25,10 +25,11 @@ from urllib.parse import quote, urlencode
 import msgspec
 
 from eaccounting_api.spec import ListEndpoint
-from eaccounting_sandbox import errors
-from eaccounting_sandbox.config import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SandboxConfig
+from eaccounting_sandbox.error_responses import bad_query
 from eaccounting_sandbox.odata import compile_filter, compile_orderby, sort_key
+from eaccounting_sandbox.reads import list_records
 from eaccounting_sandbox.store import Company
+from eaccounting_sandbox.switches import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SandboxConfig
 
 Record = dict[str, Any]
 CACHE_ENTRIES = 32
@@ -59,9 +60,9 @@ def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise errors.bad_query(f"Query parameter {name} must be an integer, got {raw!r}.") from None
+        raise bad_query(f"Query parameter {name} must be an integer, got {raw!r}.") from None
     if not 1 <= value <= INT32_MAX:
-        raise errors.bad_query(f"Query parameter {name} must be between 1 and {INT32_MAX}, got {value}.")
+        raise bad_query(f"Query parameter {name} must be between 1 and {INT32_MAX}, got {value}.")
     return value
 
 
@@ -102,7 +103,7 @@ class QueryPipeline:
             predicate = compile_filter(filter_text, endpoint.item_schema)
         if orderby_text:
             order = compile_orderby(orderby_text, endpoint.item_schema)
-        records: Sequence[Record] = company.list_records(endpoint.path, path_params, domain_query)
+        records: Sequence[Record] = list_records(company, endpoint.path, path_params, domain_query)
         if predicate is not None:
             records = [r for r in records if predicate(r)]
         if order:
@@ -129,12 +130,12 @@ class QueryPipeline:
         if size > MAX_PAGE_SIZE:
             if self.config.reject_oversize_page:
                 message = f"Query parameter $pagesize must be at most {MAX_PAGE_SIZE}, got {size}."
-                raise errors.bad_query(message)
+                raise bad_query(message)
             size = MAX_PAGE_SIZE
         unsupported = sorted(k for k in query if k.startswith("$") and k not in SUPPORTED_OPTIONS)
         if unsupported:
             # Loud, not silently ignored: a client relying on $select/$top would get wrong data.
-            raise errors.bad_query(f"Query option(s) {', '.join(unsupported)} not supported by the sandbox.")
+            raise bad_query(f"Query option(s) {', '.join(unsupported)} not supported by the sandbox.")
         filter_text = query.get("$filter") or None
         orderby_text = query.get("$orderby") or None
         domain_query = {k: v for k, v in query.items() if not k.startswith("$")}

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from eaccounting_sandbox.errors import RATE_LIMITED, ApiError
+from eaccounting_sandbox.error_responses import RATE_LIMITED, ApiError
 
 WINDOW_SECONDS = 60.0
 

@@ -1,21 +1,46 @@
-"""Endpoint-specific reads: parametrized list endpoints, endpoint query parameters, GET by id."""
+"""The reads of the /v2 API: the records of a list endpoint, one object by id, counts per endpoint.
+
+``list_records`` gives the items of a list endpoint before OData and paging (``list_pages`` applies
+those); endpoint-specific list handlers cover parametrized paths and endpoint query parameters, every
+other list endpoint is its stored collection as is. ``get_record`` answers the GET-by-id paths.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from eaccounting_api import spec
-from eaccounting_sandbox import errors
 from eaccounting_sandbox.demo_country import profile
 from eaccounting_sandbox.demo_schema import build
 from eaccounting_sandbox.demo_time import instant_key, parse_day
-from eaccounting_sandbox.errors import ApiError
-from eaccounting_sandbox.store import Company, ListHandler, Record
+from eaccounting_sandbox.error_responses import (
+    FISCAL_YEAR_DOES_NOT_EXIST,
+    QUERY_DATETIME_ERROR,
+    ApiError,
+    bad_query,
+    not_found,
+)
+from eaccounting_sandbox.store import Company, Record
+
+ListHandler = Callable[[Company, Mapping[str, str], Mapping[str, str]], list[Record]]
 
 WIDE_OPEN = {"fromDate": "1900-01-01", "toDate": "2999-12-31"}
+
+
+def list_records(
+    company: Company, endpoint_path: str, path_params: Mapping[str, str], query: Mapping[str, str]
+) -> list[Record]:
+    """The items of a list endpoint before OData and paging (see DESIGN.md, "Sandbox domain")."""
+    handler = LIST_HANDLERS.get(endpoint_path)
+    if handler is not None:
+        return handler(company, path_params, query)
+    name = endpoint_path.strip("/")
+    if name not in company.collections:
+        raise not_found(f"No list endpoint {endpoint_path}.")
+    return company.collections[name].items
 
 
 # -- query parameter parsing (bad values are 400, never silently ignored) ------------------------
@@ -25,9 +50,7 @@ def _bool(query: Mapping[str, str], name: str, default: bool) -> bool:
         return default
     if raw.lower() in ("true", "false"):
         return raw.lower() == "true"
-    raise errors.bad_query(
-        f"The value '{raw}' is not valid for query parameter {name} (expected true/false)."
-    )
+    raise bad_query(f"The value '{raw}' is not valid for query parameter {name} (expected true/false).")
 
 
 def _day(raw: str | None, name: str, default: date) -> date:
@@ -35,8 +58,8 @@ def _day(raw: str | None, name: str, default: date) -> date:
         return default
     day = parse_day(raw)
     if day is None:
-        raise errors.bad_query(
-            f"The value '{raw}' is not a valid date for {name} (yyyy-MM-dd).", errors.QUERY_DATETIME_ERROR
+        raise bad_query(
+            f"The value '{raw}' is not a valid date for {name} (yyyy-MM-dd).", QUERY_DATETIME_ERROR
         )
     return day
 
@@ -45,7 +68,7 @@ def _uuid(raw: str | None, what: str) -> str:
     try:
         return str(uuid.UUID(raw or ""))
     except ValueError:
-        raise errors.not_found(f"{what} '{raw}' was not found.") from None
+        raise not_found(f"{what} '{raw}' was not found.") from None
 
 
 # -- list handlers --------------------------------------------------------------------------------
@@ -56,8 +79,8 @@ def _customerinvoices(company: Company, _params: Mapping[str, str], query: Mappi
         return items
     since = instant_key(raw)
     if since is None:
-        raise errors.bad_query(
-            f"The value '{raw}' is not a valid date-time for modifiedSinceUtc.", errors.QUERY_DATETIME_ERROR
+        raise bad_query(
+            f"The value '{raw}' is not a valid date-time for modifiedSinceUtc.", QUERY_DATETIME_ERROR
         )
     # Inclusive: a client resuming from its bookmark sees the boundary record again, never misses one.
     return [r for r in items if (instant_key(r["ModifiedUtc"] or "") or "") >= since]
@@ -72,7 +95,7 @@ def _vouchers_by_year(company: Company, params: Mapping[str, str], _q: Mapping[s
     year = company.fiscal_year(_uuid(params.get("fiscalyearId"), "Fiscal year"))
     start, end = parse_day(year["StartDate"]), parse_day(year["EndDate"])
     if start is None or end is None:
-        raise errors.not_found(f"Fiscal year {year['Id']} has no valid dates.")
+        raise not_found(f"Fiscal year {year['Id']} has no valid dates.")
     result = []
     for voucher in company.collection("vouchers").items:
         day = parse_day(voucher["VoucherDate"])
@@ -85,7 +108,7 @@ def _bank_transactions(matched: bool) -> ListHandler:
     def handler(company: Company, params: Mapping[str, str], query: Mapping[str, str]) -> list[Record]:
         account_id = _uuid(params.get("bankAccountId"), "Bank account")
         if company.collection("bankaccounts").get(account_id) is None:
-            raise errors.not_found(f"Bank account '{account_id}' was not found.")
+            raise not_found(f"Bank account '{account_id}' was not found.")
         # Spec: fromDate defaults to the first, toDate to the last day of the current month.
         first = datetime.now(UTC).date().replace(day=1)
         last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
@@ -106,7 +129,7 @@ def _child(name: str, param: str, what: str) -> ListHandler:
         parent = _uuid(params.get(param), what)
         records = company.children[name].get(parent)
         if records is None:
-            raise errors.not_found(f"{what} '{parent}' was not found.")
+            raise not_found(f"{what} '{parent}' was not found.")
         return records
 
     return handler
@@ -115,14 +138,14 @@ def _child(name: str, param: str, what: str) -> ListHandler:
 def _autoinvoice(company: Company, params: Mapping[str, str], query: Mapping[str, str]) -> list[Record]:
     customer_id = _uuid(params.get("customerId"), "Customer")
     if company.collection("customers").get(customer_id) is None:
-        raise errors.not_found(f"Customer '{customer_id}' was not found.")
+        raise not_found(f"Customer '{customer_id}' was not found.")
     return company.children["autoinvoicerecipients"].get(customer_id, [])
 
 
 def _prices_by_list(company: Company, params: Mapping[str, str], _q: Mapping[str, str]) -> list[Record]:
     list_id = _uuid(params.get("salesPriceListId"), "Sales price list")
     if company.collection("salespricelists").get(list_id) is None:
-        raise errors.not_found(f"Sales price list '{list_id}' was not found.")
+        raise not_found(f"Sales price list '{list_id}' was not found.")
     return [p for p in company.collection("salespricelists/prices").items if p["SalesPriceListId"] == list_id]
 
 
@@ -150,7 +173,7 @@ def _articles(company: Company, _params: Mapping[str, str], query: Mapping[str, 
     _bool(query, "showPricesWithTwoDecimals", False)
     customer = query.get("customerId")
     if customer and company.collection("customers").get(_uuid(customer, "Customer")) is None:
-        raise errors.not_found(f"Customer '{customer}' was not found.")
+        raise not_found(f"Customer '{customer}' was not found.")
     return company.collection("articles").items
 
 
@@ -177,7 +200,7 @@ def account_balances(company: Company, day: date) -> list[Record]:
     """
     year = company.fiscal_year_for(day)
     if year is None:
-        raise ApiError(400, errors.FISCAL_YEAR_DOES_NOT_EXIST, f"No fiscal year contains {day}.", [])
+        raise ApiError(400, FISCAL_YEAR_DOES_NOT_EXIST, f"No fiscal year contains {day}.", [])
     year_start = parse_day(year["StartDate"])
     assert year_start is not None
     equity = profile(company.country).equity
@@ -237,6 +260,7 @@ LIST_HANDLERS: dict[str, ListHandler] = {
 def parent_params(  # noqa: PLR0911 - one return per parametrized endpoint
     company: Company, endpoint_path: str
 ) -> list[dict[str, str]]:
+    """Every path-parameter set a parametrized list endpoint has data under (for counts and tests)."""
     if endpoint_path in ("/accounts/{fiscalyearId}", "/vouchers/{fiscalyearId}"):
         return [{"fiscalyearId": y["Id"]} for y in company.fiscal_years()]
     if endpoint_path.startswith("/banktransactions/"):
@@ -260,11 +284,12 @@ _COUNT_QUERIES: dict[str, dict[str, str]] = {
 
 
 def counts(company: Company) -> dict[str, int]:
+    """Records per list endpoint; parametrized ones summed over every parent, date windows wide open."""
     result = {}
     for endpoint in spec.list_endpoints():
         query = _COUNT_QUERIES.get(endpoint.path, {})
         result[endpoint.path] = sum(
-            len(company.list_records(endpoint.path, params, query))
+            len(list_records(company, endpoint.path, params, query))
             for params in parent_params(company, endpoint.path)
         )
     return result
@@ -279,6 +304,7 @@ def _find(records: list[Record], **match: Any) -> Record | None:
 
 
 def get_record(company: Company, path: str, params: Mapping[str, str]) -> Record:
+    """The object a spec GET-by-id path returns; ``ApiError`` 404 when it does not exist."""
     found = _get_special(company, path, params)
     if found is None:
         parts = path.strip("/").split("/")
@@ -287,13 +313,13 @@ def get_record(company: Company, path: str, params: Mapping[str, str]) -> Record
         name = {"documents": "backgrounds"}.get(name, name)
         coll = company.collections.get(name)
         if coll is None or len(keys) != 1 or not coll.keyed:
-            raise errors.not_found(f"GET {path} is not emulated.")
+            raise not_found(f"GET {path} is not emulated.")
         # The spec's parameter names do not always match the template's case ({articlelabelid} vs
         # articleLabelId), so a single path parameter is taken whatever it is called.
         raw = params.get(keys[0]) or (next(iter(params.values())) if len(params) == 1 else "")
         found = coll.get(str(raw).lower())
     if found is None:
-        raise errors.not_found(f"{path} {dict(params)} was not found.")
+        raise not_found(f"{path} {dict(params)} was not found.")
     return found
 
 
