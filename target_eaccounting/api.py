@@ -13,11 +13,7 @@ from typing import Any, Protocol
 import requests
 
 from eaccounting_api import paging
-from eaccounting_api.errors import (
-    AmbiguousWriteError,
-    EAccountingError,
-    ReauthorizationRequired,
-)
+from eaccounting_api.errors import EAccountingError
 from eaccounting_api.paging import string_literal as quote  # one OData string literal for tap and target
 from target_eaccounting.record_errors import RecordError
 
@@ -97,4 +93,4 @@ class Api:
         return self._write("PUT", path, body, None)
 
 
-__all__ = ["AmbiguousWriteError", "Api", "EAccountingError", "ReauthorizationRequired", "api_error", "quote"]
+__all__ = ["Api", "RequestClient", "api_error", "quote"]

@@ -98,12 +98,12 @@ class Ledger:
 
     def begin(self, stream: str, key: str, payload_hash: str, extra: dict[str, Any]) -> None:
         """Record the intent to write; keeps the Id of an earlier successful write (updates)."""
-        self._upsert(stream, key, PENDING, None, payload_hash, extra, keep_id=True)
+        self._upsert(Entry(stream, key, PENDING, None, payload_hash, extra), keep_id=True)
 
     def done(
         self, stream: str, key: str, object_id: str, payload_hash: str, extra: dict[str, Any] | None = None
     ) -> None:
-        self._upsert(stream, key, DONE, object_id, payload_hash, extra or {}, keep_id=False)
+        self._upsert(Entry(stream, key, DONE, object_id, payload_hash, extra or {}), keep_id=False)
 
     def forget(self, stream: str, key: str, previous: Entry | None) -> None:
         """Undo ``begin`` after a definite failure: restore the earlier entry, or delete the intent."""
@@ -121,22 +121,13 @@ class Ledger:
             rows = self._db.execute("SELECT status, COUNT(*) FROM writes GROUP BY status").fetchall()
         return {str(s): int(n) for s, n in rows}
 
-    def _upsert(  # noqa: PLR0917 -- private helper mirroring the table's columns
-        self,
-        stream: str,
-        key: str,
-        status: str,
-        object_id: str | None,
-        payload_hash: str,
-        extra: dict[str, Any],
-        *,
-        keep_id: bool,
-    ) -> None:
+    def _upsert(self, entry: Entry, *, keep_id: bool) -> None:
         now = dt.datetime.now(dt.UTC).isoformat()
+        row = (entry.stream, entry.key, entry.status, entry.object_id, entry.payload_hash)
         with self._lock:
             self._db.execute(
                 _UPSERT_KEEP_ID if keep_id else _UPSERT,
-                (stream, key, status, object_id, payload_hash, json.dumps(extra, sort_keys=True), now),
+                (*row, json.dumps(entry.extra, sort_keys=True), now),
             )
 
 

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from eaccounting_api.errors import EAccountingError, ReauthorizationRequired
+from eaccounting_api.errors import EAccountingError
 from target_eaccounting.api import Api, api_error, quote
 from target_eaccounting.ledger import Ledger
 from target_eaccounting.record_errors import RecordError
@@ -69,8 +69,6 @@ class References:
                 return self._bank_account(value, field)
             if kind == "invoice_key":
                 return self._invoice_key(value, field, stream)
-        except ReauthorizationRequired:
-            raise
         except EAccountingError as exc:
             raise api_error(exc, f"could not resolve {field} {value!r}") from exc
         raise ValueError(f"unknown reference kind {kind!r}")

@@ -1,4 +1,5 @@
-"""Everything one run shares: client, ledger, references, fiscal years, outcomes, writer, pool."""
+"""Everything one run shares: client, ledger, references, fiscal years, outcomes, the write context
+the strategies work with, the record intake and the thread pool."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from target_eaccounting.api import Api, RequestClient
 from target_eaccounting.fiscal import FiscalYears
 from target_eaccounting.ledger import Ledger
 from target_eaccounting.outcomes import Outcomes
+from target_eaccounting.record_intake import RecordIntake
 from target_eaccounting.references import References
 from target_eaccounting.rejects import RejectFile
 from target_eaccounting.stream_specs import STREAMS
-from target_eaccounting.writer import Writer, WriteSettings
+from target_eaccounting.write_context import WriteContext, WriteSettings
 
 DEFAULT_LEDGER = "eaccounting-ledger.sqlite"
 DEFAULT_REJECTS = "eaccounting-rejects.jsonl"
@@ -34,23 +36,29 @@ def settings_from_config(config: Mapping[str, Any]) -> WriteSettings:
 
 class RunContext:
     def __init__(self, config: Mapping[str, Any], logger: logging.Logger, client: RequestClient) -> None:
-        self.settings = settings_from_config(config)
+        settings = settings_from_config(config)
         self.concurrency = max(1, int(config.get("max_concurrency") or 4))
-        self.api = Api(client, dry_run=self.settings.dry_run)
+        self.api = Api(client, dry_run=settings.dry_run)
         self.ledger = Ledger(config.get("ledger_path") or DEFAULT_LEDGER)
         self.outcomes = Outcomes(
             RejectFile(config.get("reject_path") or DEFAULT_REJECTS),
             logger,
             client_id=config.get("client_id"),
-            plan_path=(config.get("plan_path") or DEFAULT_PLAN) if self.settings.dry_run else None,
+            plan_path=(config.get("plan_path") or DEFAULT_PLAN) if settings.dry_run else None,
         )
-        self.refs = References(
+        refs = References(
             self.api, self.ledger, invoice_streams={n: s.invoice_streams for n, s in STREAMS.items()}
         )
-        self.fiscal = FiscalYears(lambda: self.api.list("/fiscalyears"))
-        self.writer = Writer(
-            self.api, self.ledger, self.refs, self.fiscal, self.outcomes, self.settings, logger
+        self.write_context = WriteContext(
+            api=self.api,
+            ledger=self.ledger,
+            refs=refs,
+            fiscal_years=FiscalYears(lambda: self.api.list("/fiscalyears")),
+            outcomes=self.outcomes,
+            settings=settings,
+            logger=logger,
         )
+        self.intake = RecordIntake(self.write_context)
         self.executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="ea-write")
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""One sink class for every stream; what differs per stream lives in ``streams`` and ``writer``.
+"""One sink class for every stream; what differs per stream lives in its declaration (``stream_specs``).
 
 A batch is written concurrently (up to ``max_concurrency`` records in flight, under the shared
 client's per-endpoint rate limiter). Records with the same external key run one after another, so
@@ -11,18 +11,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 from jsonschema import Draft7Validator
+from singer_sdk import Target
 from singer_sdk.sinks import BatchSink
 
 from target_eaccounting.record_errors import RecordError
+from target_eaccounting.run import RunContext
 from target_eaccounting.stream_specs import stream_spec
-
-if TYPE_CHECKING:
-    from singer_sdk import Target
-
-    from target_eaccounting.target import TargetEAccounting
 
 _DATELIKE = frozenset({"date", "date-time", "time"})
 
@@ -41,6 +38,17 @@ def without_date_formats(schema: Any) -> Any:
     return schema
 
 
+class SinkHost(Protocol):
+    """What a sink needs from its target (``TargetEAccounting``), which it does not import."""
+
+    @property
+    def run(self) -> RunContext: ...
+
+    def drain_streams(self, names: tuple[str, ...]) -> None: ...
+
+    def abort(self) -> None: ...
+
+
 class EAccountingSink(BatchSink):
     MAX_SIZE_DEFAULT = 1000
 
@@ -55,7 +63,8 @@ class EAccountingSink(BatchSink):
         Draft7Validator.check_schema(schema)
         self.record_validator: Draft7Validator | None = Draft7Validator(copy.deepcopy(schema))
         super().__init__(target, stream_name, without_date_formats(schema), key_properties)
-        self.eaccounting: TargetEAccounting = target  # type: ignore[assignment]
+        # the SDK hands every sink its target; this one is always a TargetEAccounting
+        self.host = cast("SinkHost", target)
 
     def get_validator(self) -> None:
         # The SDK's validator raises and stops the run; here a bad record is rejected instead,
@@ -67,12 +76,12 @@ class EAccountingSink(BatchSink):
         if not records:
             return
         # master data before the documents that reference it, invoices before their payments
-        self.eaccounting.drain_streams(self.spec.depends_on)
-        run = self.eaccounting.run
+        self.host.drain_streams(self.spec.depends_on)
+        run = self.host.run
         groups: dict[str, list[dict[str, Any]]] = {}
         for index, record in enumerate(records):
             try:
-                key = run.writer.prepare_key(self.spec, record)
+                key = run.intake.key(self.spec, record)
             except RecordError:
                 key = f"\x00invalid-{index}"  # rejected with its message by ``write``
             groups.setdefault(key, []).append(record)
@@ -83,11 +92,11 @@ class EAccountingSink(BatchSink):
         except BaseException:
             for future in futures:
                 future.cancel()
-            self.eaccounting.abort()
+            self.host.abort()
             raise
         run.outcomes.flush()
 
     def _write_group(self, records: Sequence[Mapping[str, Any]]) -> None:
-        writer = self.eaccounting.run.writer
+        intake = self.host.run.intake
         for record in records:
-            writer.write(self.spec, record, self.record_validator)
+            intake.write(self.spec, record, self.record_validator)

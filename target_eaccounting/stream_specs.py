@@ -1,52 +1,29 @@
-"""The streams this target accepts, each mapped to one API object.
+"""The streams this target accepts, each mapped to one API object and the strategy that writes it.
 
 Record fields use the API's PascalCase names, so what the tap reads the target can write back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from target_eaccounting.documents import DocumentStrategy
+from target_eaccounting.master_data import MasterDataStrategy
+from target_eaccounting.payments import PaymentStrategy
 from target_eaccounting.record_errors import UnknownStreamError
+from target_eaccounting.stream_declaration import StreamSpec
+from target_eaccounting.vouchers import VoucherStrategy
 
-MASTER = "master"
-DOCUMENT = "document"
-PAYMENT = "payment"
-VOUCHER = "voucher"
-
-
-@dataclass(frozen=True)
-class StreamSpec:
-    name: str
-    kind: str
-    #: spec path of the POST (payments: with ``{invoiceId}``)
-    path: str
-    #: request body schema in the spec
-    schema: str
-    #: master data: the natural number field used for upserts
-    number_field: str | None = None
-    #: the document's own date, used to pick the fiscal year
-    date_field: str | None = None
-    #: default field that carries the external key on the created object (documents)
-    default_reference_field: str | None = None
-    #: the API takes ``FiscalYearId`` on this body (the sandbox checks it against the date)
-    takes_fiscal_year_id: bool = False
-    #: payments: the invoice collection the payment belongs to
-    invoice_path: str | None = None
-    #: payments: the stream whose external keys ``InvoiceExternalKey`` refers to
-    invoice_streams: tuple[str, ...] = ()
-    #: streams whose pending records are written before this stream's batch: a document waits for the
-    #: master data it references, a payment for its invoice. Sources such as tap-postgres emit their
-    #: streams alphabetically (payments, then invoices, then customers), so order can't be left to them.
-    depends_on: tuple[str, ...] = ()
-
+# One strategy per kind of object; the one PaymentStrategy also serialises payments per invoice.
+MASTER_DATA = MasterDataStrategy()
+DOCUMENT = DocumentStrategy()
+PAYMENT = PaymentStrategy()
+VOUCHER = VoucherStrategy()
 
 STREAMS: dict[str, StreamSpec] = {
     s.name: s
     for s in (
-        StreamSpec("customers", MASTER, "/customers", "CustomerApi", number_field="CustomerNumber"),
-        StreamSpec("suppliers", MASTER, "/suppliers", "SupplierApi", number_field="SupplierNumber"),
-        StreamSpec("articles", MASTER, "/articles", "ArticleApi", number_field="Number"),
+        StreamSpec("customers", MASTER_DATA, "/customers", "CustomerApi", number_field="CustomerNumber"),
+        StreamSpec("suppliers", MASTER_DATA, "/suppliers", "SupplierApi", number_field="SupplierNumber"),
+        StreamSpec("articles", MASTER_DATA, "/articles", "ArticleApi", number_field="Number"),
         StreamSpec(
             "customer_invoice_drafts",
             DOCUMENT,

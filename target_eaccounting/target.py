@@ -12,7 +12,7 @@ from singer_sdk import Target
 from singer_sdk import typing as th
 
 from eaccounting_api.connection import client_from_config
-from eaccounting_api.errors import ReauthorizationRequired
+from eaccounting_api.errors import FatalError
 from target_eaccounting.record_errors import TooManyFailedRecordsError
 from target_eaccounting.rejects import replay_messages
 from target_eaccounting.run import DEFAULT_LEDGER, DEFAULT_PLAN, DEFAULT_REJECTS, RunContext
@@ -169,7 +169,7 @@ class TargetEAccounting(Target):
             kwargs["file_input"] = io.StringIO("".join(m + "\n" for m in replay_messages(replay)))
         try:
             super().invoke(**kwargs)
-        except ReauthorizationRequired as exc:
+        except FatalError as exc:  # re-authorization needed (exit 2), token store unusable (exit 1)
             cls.logger.error("%s", exc)
             sys.exit(exc.exit_code)
         except TooManyFailedRecordsError as exc:

@@ -1,0 +1,60 @@
+"""One record in: clean it, find its external key, validate it, hand it to its stream's strategy.
+
+Every per-record failure (``RecordError``, or an ``EAccountingError`` from a request) ends in the
+reject file and the run goes on. A ``FatalError`` (the grant needs re-authorization, the token store
+is unusable) is not caught here: it stops the run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft7Validator
+
+from eaccounting_api.errors import EAccountingError
+from target_eaccounting import mapping
+from target_eaccounting.api import api_error
+from target_eaccounting.record_errors import RecordError
+from target_eaccounting.stream_declaration import StreamSpec
+from target_eaccounting.write_context import WriteContext
+
+
+class RecordIntake:
+    def __init__(self, ctx: WriteContext) -> None:
+        self.ctx = ctx
+        self._warned: set[tuple[str, str]] = set()
+        self._warned_lock = threading.Lock()
+
+    def key(self, spec: StreamSpec, record: Mapping[str, Any]) -> str:
+        """The record's external key (raises ``RecordError`` if it has none)."""
+        return mapping.external_key(mapping.clean_record(record), spec.key_field(self.ctx.settings))
+
+    def write(self, spec: StreamSpec, record: Mapping[str, Any], validator: Draft7Validator | None) -> None:
+        """Write one record; every record failure ends in the reject file, never in an exception."""
+        rec = mapping.clean_record(record)
+        self._warn_unknown_fields(spec, rec)
+        key: str | None = None
+        try:
+            key = mapping.external_key(rec, spec.key_field(self.ctx.settings))
+            mapping.validate_against_stream_schema(validator, rec)
+            spec.strategy.write(self.ctx, spec, rec, key)
+        except RecordError as err:
+            self.ctx.outcomes.reject(spec.name, key, record, err)
+        except EAccountingError as exc:
+            self.ctx.outcomes.reject(spec.name, key, record, api_error(exc, "request failed"))
+
+    def _warn_unknown_fields(self, spec: StreamSpec, rec: Mapping[str, Any]) -> None:
+        """Fields the API does not take are dropped, and said so once per stream and field."""
+        key_field = spec.key_field(self.ctx.settings)
+        for name in mapping.unknown_fields(spec.schema, rec):
+            if name == key_field or (spec.name, name) in self._warned:
+                continue
+            with self._warned_lock:
+                if (spec.name, name) in self._warned:
+                    continue
+                self._warned.add((spec.name, name))
+            self.ctx.logger.warning(
+                "%s: field %s is not part of the API's %s; it is not sent", spec.name, name, spec.schema
+            )
