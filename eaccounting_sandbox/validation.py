@@ -19,7 +19,7 @@ from eaccounting_sandbox.errors import ApiError
 
 DATA_MODEL_VALIDATION = errors.DATA_MODEL_VALIDATION
 
-# Fields the spec marks required that the live API does not insist on (FACTS.md, "Observed behaviour":
+# Fields the spec marks required that the live API does not insist on (docs/API_FACTS.md#writes:
 # a POST /customerinvoices without EuThirdParty, RotReducedInvoicingType or row IsTextRow succeeded).
 LENIENT_REQUIRED = {
     ("CustomerInvoiceApi", "EuThirdParty"),
