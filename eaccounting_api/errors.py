@@ -25,7 +25,7 @@ TRY_AGAIN_RE = re.compile(r"try again in\s+(\d+(?:\.\d+)?)\s*second", re.IGNOREC
 RATE_LIMIT_ERROR_CODE = 4010
 CONFLICT_ERROR_CODE = 4000
 NO_ACCESS_TO_SCOPES_ERROR_CODE = 4006
-# 403 codes that are about the company, not the token's scopes (FACTS.md "Error codes").
+# 403 codes that are about the company, not the token's scopes (docs/API_FACTS.md#error-codes).
 NON_SCOPE_403_CODES = frozenset({4003, 4004, 4034})
 
 REAUTH_HOW = (
@@ -257,7 +257,7 @@ def required_scopes(method: str, path: str) -> list[str]:
         return []
     listed = spec.scopes(method, template)
     if method.upper() not in ("GET", "HEAD"):
-        # Some writes list a _readonly scope (e.g. POST /customerinvoices, "sic" in FACTS.md);
+        # Some writes list a _readonly scope (docs/API_FACTS.md#oauth-code-flow-and-scopes);
         # a write never works with a read-only scope.
         listed = list(dict.fromkeys(s.removesuffix("_readonly") for s in listed))
     return sorted(listed, key=lambda s: _scope_preference(method, s))

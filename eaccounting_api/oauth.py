@@ -1,7 +1,7 @@
 """OAuth for eAccounting: access tokens from a rotating refresh token, shared safely by processes.
 
-Identity facts (FACTS.md): the token endpoint takes HTTP Basic client credentials and a
-form-encoded body; every response carries a NEW refresh token and the old one stops working;
+Identity facts (docs/API_FACTS.md#token-lifetimes-and-rotation): the token endpoint takes HTTP Basic client
+credentials and a form-encoded body; every response carries a NEW refresh token and the old one stops working;
 ``ea:api`` and ``offline_access`` are mandatory scopes. Hence:
 
 - Every refresh runs under the token store's inter-process lock: re-read the store, and if

@@ -1,6 +1,6 @@
 """List-endpoint conventions of the v2 API, in one place, and the decoded page.
 
-Every name and default here is UNVERIFIED against the real API (FACTS.md: the spec declares no paging,
+Every name and default here is UNVERIFIED (docs/API_FACTS.md#pagination: the spec declares no paging,
 filter or sort parameter; integrators report ``$page``/``$pagesize``, default 50, maximum 1000, and
 OData ``$filter``/``$orderby``). Change them here and nowhere else.
 """

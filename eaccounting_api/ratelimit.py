@@ -1,7 +1,7 @@
 """Client-side rate limiter, so that a normal sync never meets a 429.
 
-Visma documents "600 requests per minute, per client and per endpoint/URL" (FACTS.md, Rate
-limit). Both the figure and what counts as "one endpoint" are UNVERIFIED, so they are the two
+Visma documents "600 requests per minute, per client and per endpoint/URL" (docs/API_FACTS.md#rate-limit).
+Both the figure and what counts as "one endpoint" are UNVERIFIED, so they are the two
 constants below and constructor arguments:
 
 - ``DEFAULT_PER_MINUTE``: the budget per key and window.

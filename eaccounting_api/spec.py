@@ -129,7 +129,7 @@ def validator(schema_name: str) -> Draft202012Validator:
     """A validator for ``#/components/schemas/<schema_name>``, with $refs resolved in the spec.
 
     Formats are not asserted (the live API itself returns date-only values in
-    ``date-time`` fields, see FACTS.md "Observed behaviour").
+    ``date-time`` fields, see docs/API_FACTS.md#dates-and-timestamps).
     """
     return Draft202012Validator(
         {"$ref": f"urn:eaccounting-spec{SCHEMA_PREFIX}{schema_name}"},

@@ -1,6 +1,6 @@
 """Timestamps as the eAccounting API writes them, parsed one way by the tap, the target and the sandbox.
 
-The live API strays from its spec's ``date-time`` (FACTS.md, "Observed behaviour"): ``DueDate`` and
+The live API strays from its spec's ``date-time`` (docs/API_FACTS.md#dates-and-timestamps): ``DueDate`` and
 supplier-invoice ``PaymentDate`` come back date-only, customer-invoice ``PaymentDate`` as midnight ``Z``,
 and ``ServerTimeUtc`` with 7 fractional digits. pendulum's ISO 8601 parser takes all of them: a date
 alone is midnight, no offset means UTC, and fractions beyond microseconds are truncated (which only

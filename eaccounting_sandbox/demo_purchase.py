@@ -59,7 +59,8 @@ def _suppliers(ctx: Ctx) -> None:
 
 
 def _supplier_invoices(ctx: Ctx) -> None:  # noqa: PLR0915 - one flat hot loop keeps 300,000 invoices fast
-    """Supplier invoices; credit invoices and unpaid ones carry a negative ``RemainingAmount`` (FACTS.md)."""
+    """Supplier invoices; credit and unpaid ones carry a negative ``RemainingAmount``
+    (docs/API_FACTS.md#derived-fields)."""
     prof = ctx.profile
     count = ctx.scaled(BASE_SUPPLIER_INVOICES)
     costs = [n for n, _, kind in prof.accounts if kind in (4, 5)]
@@ -111,7 +112,7 @@ def _supplier_invoices(ctx: Ctx) -> None:  # noqa: PLR0915 - one flat hot loop k
         paid = (ctx.today - due).days > 10 and i % 9 != 4
         if credit:
             total, vat, net = -total, -vat, -net
-        # The live API reports RemainingAmount negative on supplier invoices (FACTS.md, "Derived fields").
+        # The live API sends RemainingAmount negative on supplier invoices (docs/API_FACTS.md#derived-fields).
         remaining = 0.0 if paid else -abs(total)
         inv = per_supplier[i % n_suppliers].copy()
         clock = f"T{8 + i % 9:02d}:{i % 60:02d}:{(i * 13) % 60:02d}.{(i * 7919) % 10000000:07d}Z"

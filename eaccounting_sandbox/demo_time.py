@@ -1,6 +1,6 @@
 """Date and time formats the sandbox stores and compares.
 
-The live API mixes formats inside ``date-time`` fields (FACTS.md, "Observed behaviour"): ``DueDate`` is
+The live API mixes formats in ``date-time`` fields (docs/API_FACTS.md#dates-and-timestamps): ``DueDate`` is
 date-only, ``PaymentDate`` is ``...T00:00:00Z`` on customer invoices and date-only on supplier
 invoices, and server timestamps carry 7 fractional digits like .NET's ``DateTime`` ("o" format).
 Server-set ``*Utc`` timestamps are stored in one fixed-width form (``STAMP_LEN`` characters), so that

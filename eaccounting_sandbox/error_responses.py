@@ -2,8 +2,8 @@
 
 The live API answers errors with ``CommonExtendedBadRequest``:
 ``{ErrorCode, DeveloperErrorMessage, ErrorId (a fresh uuid per response), Errors[...]}``.
-401/403 bodies carry an exception-prefixed message and no ``Errors`` key at all (FACTS.md,
-"Observed behaviour"); 429 bodies carry ErrorCode 4010 and "Try again in N seconds.".
+401/403 bodies carry an exception-prefixed message and no ``Errors`` key at all
+(docs/API_FACTS.md#error-bodies); 429 bodies carry ErrorCode 4010 and "Try again in N seconds.".
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-# Error codes from developer.vismaonline.com/docs/error-codes (see FACTS.md).
+# Error codes from developer.vismaonline.com/docs/error-codes (see docs/API_FACTS.md#error-codes).
 DATA_MODEL_VALIDATION = 2000
 RESOURCE_NOT_FOUND = 3000
 FISCAL_YEAR_DOES_NOT_EXIST = 3001

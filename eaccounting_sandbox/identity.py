@@ -1,8 +1,8 @@
 """The identity server: ``/connect/authorize``, ``/connect/token`` and the bearer-token checks.
 
-Emulates identity.vismaonline.com as FACTS.md describes it: form-encoded token requests, client
-authentication by body secret or HTTP Basic, ``token_type`` "bearer" in lower case and no ``scope``
-in the token response, and refresh-token rotation (each refresh token works exactly once; the old
+Emulates identity.vismaonline.com (docs/API_FACTS.md#token-lifetimes-and-rotation): form-encoded token
+requests, client authentication by body secret or HTTP Basic, ``token_type`` "bearer" in lower case and no
+``scope`` in the token response, and refresh-token rotation (each refresh token works exactly once; the old
 one answers 400 ``invalid_grant`` afterwards). Every grant is bound to one company.
 """
 

@@ -1,6 +1,6 @@
 """The list-endpoint query pipeline: records -> $filter -> $orderby -> $page/$pagesize -> envelope.
 
-Paging as Visma's pagination page describes it (FACTS.md, "Observed behaviour"): ``$page`` is 1-based,
+Paging as integrators report Visma's pagination page (docs/API_FACTS.md#pagination): ``$page`` is 1-based,
 ``$pagesize`` defaults to 50 and is at most 1000. Above the maximum the sandbox clamps (``Meta.PageSize``
 shows what was served) or, with ``reject_oversize_page``, answers 400: the real behaviour is unknown.
 Without ``$orderby`` the live API's order is not stable between requests; ``shuffle_unordered`` makes

@@ -16,7 +16,7 @@ from eaccounting_api import spec
 from eaccounting_sandbox.demo_time import parse_instant
 from eaccounting_sandbox.error_responses import DATA_MODEL_VALIDATION, ApiError, field_error
 
-# Fields the spec marks required that the live API does not insist on (FACTS.md, "Observed behaviour":
+# Fields the spec marks required that the live API does not insist on (docs/API_FACTS.md#writes:
 # a POST /customerinvoices without EuThirdParty, RotReducedInvoicingType or row IsTextRow succeeded).
 LENIENT_REQUIRED = {
     ("CustomerInvoiceApi", "EuThirdParty"),

@@ -2,7 +2,7 @@
 
 Shared rules (see DESIGN.md, "Sandbox domain"): bodies are validated against the operation's request
 schema (``validation.py``); the server assigns ``Id``, numbers and ``*Utc`` stamps; PUT replaces the whole
-object (omitted writable fields go back to their default, FACTS.md "PUT replaces the whole object");
+object (omitted writable fields go back to their default, docs/API_FACTS.md#put-replaces-the-whole-object);
 a document dated outside every fiscal year is 400 ErrorCode 3001, in a locked year 400 ErrorCode 4026.
 The write handlers per area (``writes_master``, ``writes_ledger``, ``writes_sales``, ``writes_payments``,
 ``writes_generic``) import this module; ``writes`` picks the handler for a request.

@@ -71,7 +71,7 @@ def _supplier_invoice(company: Company, record: Record, values: dict[str, Any], 
         InvoiceDate=midnight_z(day),
         DueDate=date_only(due),
         Number=company.next_number("supplierinvoice", len(company.collection("supplierinvoices").items) + 1),
-        # Negative on supplier invoices, as the live API reports it (FACTS.md, "Derived fields").
+        # Negative on supplier invoices, as the live API reports it (docs/API_FACTS.md#derived-fields).
         RemainingAmount=-abs(total),
         RemainingAmountInvoiceCurrency=-abs(total),
         PaymentStatus=2 if due < utc_today() else 1,

@@ -1,12 +1,12 @@
 """Payments on customer and supplier invoices.
 
-A payment lowers ``RemainingAmount`` (supplier invoices count up from their negative remaining amount),
-sets ``PaymentStatus``/``PaymentDate`` (``...T00:00:00Z`` on customer invoices, date-only on supplier
-invoices, FACTS.md "Observed behaviour") and bumps ``ModifiedUtc``. The API has no list of payments, so
-a payment is visible to clients as: the invoice's amounts, a payment voucher in ``/vouchers`` (``SourceId``
-= invoice id, VoucherType 5) and a matched bank transaction whose ``Id`` is the response's
-``BankTransactionId``. A second POST of the same payment is booked again, as on the live API (FACTS.md:
-"A retried payment POST can double-book"), unless the invoice is already fully paid.
+A payment lowers ``RemainingAmount`` (supplier invoices count up from their negative remaining amount), sets
+``PaymentStatus``/``PaymentDate`` (``...T00:00:00Z`` on customer invoices, date-only on supplier invoices,
+docs/API_FACTS.md#dates-and-timestamps) and bumps ``ModifiedUtc``. The API has no list of payments, so a
+payment is visible to clients as: the invoice's amounts, a payment voucher in ``/vouchers`` (``SourceId`` =
+invoice id, VoucherType 5) and a matched bank transaction whose ``Id`` is the response's
+``BankTransactionId``. A second POST of the same payment is booked again, as on the live API
+(docs/API_FACTS.md#payments), unless the invoice is already fully paid.
 """
 
 from __future__ import annotations

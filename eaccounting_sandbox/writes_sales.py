@@ -40,7 +40,7 @@ CUSTOMER_FIELDS = {
     "InvoiceCountryCode": "InvoiceCountryCode",
     "CustomerIsPrivatePerson": "IsPrivatePerson",
     "CustomerEmail": "EmailAddress",
-    # Derived from the customer whatever the client sends (FACTS.md: sent true, came back false).
+    # Derived from the customer whatever the client sends (docs/API_FACTS.md#derived-fields).
     "ReverseChargeOnConstructionServices": "ReverseChargeOnConstructionServices",
 }
 

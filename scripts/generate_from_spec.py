@@ -1,5 +1,9 @@
 """Generate the project's structural copy of Visma's OpenAPI description.
 
+A development-time tool: its input, Visma's ``openapi-v2.json``, is not part of the repo and nothing reads
+it at run time. The repo keeps only what this script writes. Its origin is in docs/API_FACTS.md#sources;
+how to run it in CONTRIBUTING.md#regenerating-from-the-spec.
+
 Reads ``../shared/eaccounting-api/openapi-v2.json`` (or ``--spec PATH``) and writes
 ``eaccounting_api/spec/openapi-structural.json``: every path, operation, parameter and
 schema with its types, formats, required lists, lengths, bounds, patterns and enums, and

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 Record = dict[str, Any]
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 OPT_IN_STREAMS = frozenset({"voucher_over_under_payments"})
-FISCAL_YEAR_DOES_NOT_EXIST = "3001"  # ErrorCode (developer.vismaonline.com/docs/error-codes)
+FISCAL_YEAR_DOES_NOT_EXIST = "3001"  # ErrorCode (docs/API_FACTS.md#error-codes)
 # Stream-level state key of a partitioned child: the lower bound of the sibling probe (see probe_sibling).
 WATERMARK_KEY = "sibling_watermark"
 
@@ -313,7 +313,8 @@ class EAccountingStream(Stream):
                 yield record
         except NotFoundError:
             # The API answers 404 for a parent without children on some child endpoints
-            # (/voucherwithoverunderpayment/{voucherId}); a parent deleted meanwhile also lands here.
+            # (/voucherwithoverunderpayment/{voucherId}; docs/API_FACTS.md#unverified-assumptions); a parent
+            # deleted meanwhile also lands here.
             self.logger.debug("%s: no records for %s %s", self.name, key, parent_value)
 
     def fan_out(self, parent_values: list[str]) -> Iterator[Record]:

@@ -1,8 +1,8 @@
 """``detect_deletes``: hard deletes found by comparing this run's keys with the previous run's.
 
-The API cannot list deletions (FACTS.md). With ``detect_deletes`` on, each stream (or state partition)
-keeps the set of primary keys it saw in a compact digest in its state (``deleted_digest``); on the next
-run the keys missing from the current full set are emitted as records carrying only the key properties
+The API cannot list deletions (docs/API_FACTS.md#deletions). With ``detect_deletes`` on, each stream (or state
+partition) keeps the set of primary keys it saw in a compact digest in its state (``deleted_digest``); on the
+next run the keys missing from the current full set are emitted as records carrying only the key properties
 and ``_sdc_deleted_at``.
 
 Cost, per stream and run: the full key set must be read, so an incremental stream makes one extra

@@ -50,7 +50,8 @@ class StreamDef:
         return params[0] if params else None
 
 
-# Bank transactions default to the current month (spec); ask for every date. UNVERIFIED bounds.
+# Bank transactions default to the current month (spec); ask for every date. UNVERIFIED bounds
+# (docs/API_FACTS.md#unverified-assumptions).
 QUERY_PRESETS = {
     "ALL_DATES": (("fromDate", "1900-01-01"), ("toDate", "2999-12-31")),
     "includeMatched=true": (("includeMatched", "true"),),

@@ -216,7 +216,7 @@ def map_invoice(
                 "invalid_record", "either CustomerId or CustomerNumber is required", field="CustomerId"
             )
         payload["CustomerId"] = resolve("customer", str(number), "CustomerNumber")
-    # The live API accepts invoices without these (FACTS "Observed behaviour"); the spec requires them.
+    # The live API accepts invoices without these; the spec requires them (docs/API_FACTS.md#writes).
     payload.setdefault("EuThirdParty", False)
     payload.setdefault("RotReducedInvoicingType", 0)
     rows = record.get("Rows")

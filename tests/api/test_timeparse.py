@@ -1,4 +1,4 @@
-"""The one timestamp parser: every form the live API is seen to send (FACTS.md "Observed behaviour")."""
+"""The one timestamp parser: every form the live API sends (docs/API_FACTS.md#dates-and-timestamps)."""
 
 from __future__ import annotations
 

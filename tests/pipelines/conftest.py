@@ -3,7 +3,7 @@
 ``meltano install`` (~10 s) runs once per test process. Each scenario (a sandbox, a Postgres database,
 several ``meltano`` runs) is one module fixture used by one test, so however xdist distributes the
 tests, no scenario runs twice. (Every module also sets ``pytestmark = PIPELINES``, the xdist group
-``pipelines``, which pytest-xdist 3.8 ignores under pytest 9: see docs/REQUESTS.md.)
+``pipelines``, which pytest-xdist 3.8 ignores under pytest 9: see CONTRIBUTING.md.)
 """
 
 from __future__ import annotations

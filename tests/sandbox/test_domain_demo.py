@@ -1,4 +1,4 @@
-"""The demo company (in-process): spec validity, determinism, ledger shape and FACTS.md quirks."""
+"""The demo company (in-process): spec validity, determinism, ledger shape, API quirks (docs/API_FACTS.md)."""
 
 from __future__ import annotations
 

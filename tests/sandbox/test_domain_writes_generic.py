@@ -32,7 +32,8 @@ def company() -> Company:
     ],
 )
 def test_read_modify_write_round_trips(company: Company, collection: str, path: str, param: str) -> None:
-    """FACTS.md: updates must be read-modify-write; PUTting back what GET returned must work unchanged."""
+    """Updates must be read-modify-write (docs/API_FACTS.md#put-replaces-the-whole-object); PUTting back
+    what GET returned must work unchanged."""
     original = company.collection(collection).items[1]
     updated = write(company, "PUT", path, dict(original), **{param: original["Id"]})
     stamps = {
