@@ -343,7 +343,7 @@ def test_config_helpers(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPa
     assert path_a != default_token_store_path({**seed_a, "refresh_token": "SEED-B"})  # another tenant
     client = client_from_config({**seed_a, "rate_limit_keying": "url", "rate_limit_per_minute": 100})
     assert (client.limiter.keying, client.limiter.per_minute) == ("url", 100)
-    assert client.tokens.store.path == path_a  # type: ignore[attr-defined]
+    assert client.authenticator.store.path == path_a
     with pytest.raises(ValueError, match="rate_limit_keying"):
         client_from_config(
             {**seed_a, "token_store_path": str(Path(tmp_path) / "x.json"), "rate_limit_keying": "x"}
