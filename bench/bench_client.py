@@ -1,4 +1,4 @@
-"""Overhead of the shared client (limiter + token manager + retry + error mapping) over a bare
+"""Overhead of the shared client (limiter + authenticator + retry + error mapping) over a bare
 requests.Session, against a local sandbox with the rate limit off. Prints numbers, never asserts.
 
     .venv/bin/python bench/bench_client.py [REQUESTS] [THREADS]
