@@ -1,4 +1,4 @@
-"""Overhead of the shared client (limiter + token manager + retry + error mapping) over a bare
+"""Overhead of the shared client (limiter + authenticator + retry + error mapping) over a bare
 requests.Session, against a local sandbox with the rate limit off. Prints numbers, never asserts.
 
     .venv/bin/python bench/bench_client.py [REQUESTS] [THREADS]
@@ -46,7 +46,8 @@ def main() -> None:
         client = client_from_config(config, max_concurrency=threads)
         client.limiter.per_minute = 10**9
         params = {"$pagesize": 1}
-        token = client.tokens.access_token()
+        client.authenticator.update_access_token()
+        token = client.authenticator.access_token
         session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=threads + 2)
         session.mount("http://", adapter)

@@ -1,9 +1,11 @@
 """``EAccountingClient``: the one HTTP path to the eAccounting API for tap and target.
 
-Per request: rate limiter slot -> bearer token from the ``TokenManager`` -> send (pooled
-connection, timeout, User-Agent) -> on 401 refresh once and re-send; a second 401 with the fresh
-token means the grant is dead (``ReauthorizationRequired``) -> non-2xx mapped to a typed error by
-``errors.error_from_response`` -> all of it under ``retry.RetryPolicy``.
+Per request: rate limiter slot -> prepared by the thread's session, whose ``auth`` hook is the
+``EAccountingAuthenticator`` (bearer token, refreshed 5 minutes early) -> send (pooled connection,
+timeout, User-Agent) -> on 401 ``authenticator.handle_unauthorized`` refreshes once and the request
+is re-sent; a second 401 with the fresh token means the grant is dead (``ReauthorizationRequired``)
+-> non-2xx mapped to a typed error by ``errors.error_from_response`` -> all of it under
+``retry.RetryPolicy``.
 
 Thread-safe: each thread gets its own ``requests.Session`` (sessions are not documented as
 thread-safe), all mounted on one shared ``HTTPAdapter`` whose pool is sized for the caller's
@@ -17,11 +19,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from eaccounting_api.authenticator import EAccountingAuthenticator
 from eaccounting_api.errors import (
     EAccountingError,
     ReauthorizationRequired,
@@ -32,32 +35,22 @@ from eaccounting_api.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
-DEFAULT_USER_AGENT = "eaccounting-singer/0.1"
-DEFAULT_TIMEOUT = 60.0
-
-
-class TokenProvider(Protocol):
-    def access_token(self) -> str: ...
-
-    def on_unauthorized(self, stale_token: str) -> str: ...
-
 
 class EAccountingClient:
     def __init__(
         self,
         api_url: str,
-        tokens: TokenProvider,
+        authenticator: EAccountingAuthenticator,
         *,
+        timeout: float,
+        user_agent: str,
         limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        user_agent: str = DEFAULT_USER_AGENT,
         client_id: str | None = None,
         pool_size: int = 10,
     ) -> None:
         self.api_url = api_url.rstrip("/")
-        self.tokens = tokens
+        self.authenticator = authenticator
         self.limiter = limiter or RateLimiter()
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
@@ -81,6 +74,7 @@ class EAccountingClient:
             session.mount("http://", self._adapter)
             session.headers["User-Agent"] = self.user_agent
             session.headers["Accept"] = "application/json"
+            session.auth = self.authenticator  # every request this session prepares is authenticated by it
             self._local.session = session
         return session
 
@@ -116,20 +110,17 @@ class EAccountingClient:
         method = method.upper()
         url = self.url(path)
         key = self.limiter.key(method, path)
+        session = self.session
+        unprepared = requests.Request(method, url, params=params, json=json, headers=dict(headers or {}))
+        # What ``Session.request`` adds to ``send``: proxies and CA bundle from the environment.
+        settings = session.merge_environment_settings(url, {}, None, None, None)
 
-        def send(token_for: Callable[[], str]) -> tuple[str, requests.Response]:
-            self.limiter.acquire(key)  # may block; take the token after, so it is as fresh as can be
-            token = token_for()
+        def send(prepare: Callable[[], requests.PreparedRequest]) -> requests.Response:
+            self.limiter.acquire(key)  # may block: authenticate after it, so the token is as fresh as can be
+            prepared = prepare()
             self._count("requests")
             started = time.perf_counter()
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                json=json,
-                headers={**(headers or {}), "Authorization": f"Bearer {token}"},
-                timeout=timeout or self.timeout,
-            )
+            response = session.send(prepared, timeout=timeout or self.timeout, **settings)
             log.debug(
                 "%s %s -> %d in %.0f ms",
                 method,
@@ -137,25 +128,27 @@ class EAccountingClient:
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
             )
-            return token, response
+            return response
 
         def exchange() -> requests.Response:
-            token, response = send(self.tokens.access_token)
+            # ``prepare_request`` runs the session's auth hook: the authenticator sets the token.
+            response = send(lambda: session.prepare_request(unprepared))
             if response.status_code == 401:
                 # The token may have been revoked or expired early: refresh once and re-send. A 401
                 # means the request was refused, so this is safe even for writes.
+                refused = response.request
                 response.close()
-                _, response = send(lambda: self.tokens.on_unauthorized(token))
+                response = send(lambda: self.authenticator.handle_unauthorized(refused))
                 if response.status_code == 401:
-                    refused = error_from_response(response, client_id=self.client_id)
+                    error = error_from_response(response, client_id=self.client_id)
                     raise ReauthorizationRequired(
                         "the API refuses a freshly refreshed access token (401)",
                         status=401,
-                        error_code=refused.error_code,
-                        error_id=refused.error_id,
-                        developer_message=refused.developer_message,
+                        error_code=error.error_code,
+                        error_id=error.error_id,
+                        developer_message=error.developer_message,
                         method=method,
-                        path=refused.path,
+                        path=error.path,
                         client_id=self.client_id,
                     )
             if response.status_code >= 400:

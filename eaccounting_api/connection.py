@@ -1,9 +1,10 @@
-"""Build the shared OAuth manager and API client from a tap or target config dict.
+"""The connection settings of tap and target, declared once, and what they build: the authenticator
+and the API client.
 
-Keys read (all other keys are ignored): ``client_id``, ``client_secret``, ``refresh_token``,
-``token_store_path``, ``api_url``, ``identity_url``, ``request_timeout``, ``user_agent``,
-``max_concurrency`` (connection pool size), ``rate_limit_per_minute`` and ``rate_limit_keying``
-(``template`` | ``url`` | ``global``; both UNVERIFIED, see ``ratelimit``).
+``CONNECTION_SETTINGS`` is the shared part of both connectors' ``config_jsonschema`` (and so of their
+``--about``, meltano.yml and the README tables): each connector lists it first, then its own settings.
+``client_from_config`` and ``authenticator_from_config`` read exactly these keys; ``max_concurrency``
+is the caller's (it means pages for the tap and writes for the target) and only sizes the pool.
 """
 
 from __future__ import annotations
@@ -14,9 +15,59 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from eaccounting_api.api_client import DEFAULT_API_URL, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, EAccountingClient
-from eaccounting_api.oauth import DEFAULT_IDENTITY_URL, TokenManager
+from singer_sdk import typing as th
+
+from eaccounting_api.api_client import EAccountingClient
+from eaccounting_api.authenticator import EAccountingAuthenticator
 from eaccounting_api.ratelimit import DEFAULT_KEYING, DEFAULT_PER_MINUTE, KEYINGS, Keying, RateLimiter
+
+DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
+DEFAULT_IDENTITY_URL = "https://identity.vismaonline.com"
+DEFAULT_USER_AGENT = "eaccounting-singer/0.1"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_CONCURRENCY = 4
+
+CONNECTION_SETTINGS: tuple[th.Property, ...] = (
+    th.Property("client_id", th.StringType, required=True, description="OAuth client id."),
+    th.Property(
+        "client_secret", th.StringType, required=True, secret=True, description="OAuth client secret."
+    ),
+    th.Property(
+        "refresh_token",
+        th.StringType,
+        secret=True,
+        description="Refresh token seeding the token store on first use (rotations live in the store).",
+    ),
+    th.Property(
+        "token_store_path",
+        th.StringType,
+        description="JSON file holding the rotating tokens (0600, atomic writes, flock-locked); tap and "
+        "target of one grant must share it. Default: ~/.local/state/eaccounting/tokens-<client>-<hash>.json "
+        "(the same file for the same client_id and refresh_token).",
+    ),
+    th.Property("api_url", th.StringType, default=DEFAULT_API_URL, description="API base URL, with /v2."),
+    th.Property(
+        "identity_url", th.StringType, default=DEFAULT_IDENTITY_URL, description="Identity server URL."
+    ),
+    th.Property(
+        "request_timeout", th.NumberType, default=DEFAULT_TIMEOUT, description="Seconds per request."
+    ),
+    th.Property("user_agent", th.StringType, default=DEFAULT_USER_AGENT, description="User-Agent header."),
+    th.Property(
+        "rate_limit_per_minute",
+        th.IntegerType,
+        default=DEFAULT_PER_MINUTE,
+        description="Client-side budget per endpoint and minute (Visma documents 600).",
+    ),
+    th.Property(
+        "rate_limit_keying",
+        th.StringType,
+        default=DEFAULT_KEYING,
+        allowed_values=list(KEYINGS),
+        description="What counts as one endpoint for the limiter (UNVERIFIED): 'template' (/x/{id} is "
+        "one endpoint, strictest), 'url' (each concrete URL) or 'global' (one budget).",
+    ),
+)
 
 
 def default_token_store_path(config: Mapping[str, Any]) -> Path:
@@ -44,16 +95,24 @@ def _required(config: Mapping[str, Any], key: str) -> str:
     return str(value)
 
 
-def token_manager_from_config(config: Mapping[str, Any]) -> TokenManager:
-    """The process-wide ``TokenManager`` for this config's token store."""
-    return TokenManager.shared(
+def _timeout(config: Mapping[str, Any]) -> float:
+    return float(config.get("request_timeout") or DEFAULT_TIMEOUT)
+
+
+def _user_agent(config: Mapping[str, Any]) -> str:
+    return str(config.get("user_agent") or DEFAULT_USER_AGENT)
+
+
+def authenticator_from_config(config: Mapping[str, Any]) -> EAccountingAuthenticator:
+    """The process-wide ``EAccountingAuthenticator`` for this config's token store."""
+    return EAccountingAuthenticator.shared(
         client_id=_required(config, "client_id"),
         client_secret=_required(config, "client_secret"),
         identity_url=str(config.get("identity_url") or DEFAULT_IDENTITY_URL),
         store_path=token_store_path(config),
         seed_refresh_token=config.get("refresh_token") or None,
-        timeout=float(config.get("request_timeout") or DEFAULT_TIMEOUT),
-        user_agent=str(config.get("user_agent") or DEFAULT_USER_AGENT),
+        timeout=_timeout(config),
+        user_agent=_user_agent(config),
     )
 
 
@@ -66,16 +125,19 @@ def _keying(config: Mapping[str, Any]) -> Keying:
     return value
 
 
-def client_from_config(config: Mapping[str, Any], *, max_concurrency: int | None = None) -> EAccountingClient:
-    concurrency = int(max_concurrency or config.get("max_concurrency") or 4)
+def client_from_config(
+    config: Mapping[str, Any], *, max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+) -> EAccountingClient:
+    """An ``EAccountingClient`` authenticated by ``authenticator_from_config(config)``, with a
+    connection pool for ``max_concurrency`` requests at once."""
     return EAccountingClient(
         str(config.get("api_url") or DEFAULT_API_URL),
-        token_manager_from_config(config),
+        authenticator_from_config(config),
         limiter=RateLimiter(
             int(config.get("rate_limit_per_minute") or DEFAULT_PER_MINUTE), keying=_keying(config)
         ),
-        timeout=float(config.get("request_timeout") or DEFAULT_TIMEOUT),
-        user_agent=str(config.get("user_agent") or DEFAULT_USER_AGENT),
+        timeout=_timeout(config),
+        user_agent=_user_agent(config),
         client_id=_required(config, "client_id"),
-        pool_size=concurrency + 2,
+        pool_size=max_concurrency + 2,
     )

@@ -5,7 +5,7 @@ newest pair must be on disk before anyone uses it, and two processes (a tap and 
 same tenant) must never refresh from the same refresh token. ``FileTokenStore`` gives:
 
 - ``lock()``: an exclusive ``fcntl.flock`` on ``<path>.lock``, held by the caller across
-  read -> refresh -> write (``oauth.TokenManager`` does this);
+  read -> refresh -> write (``authenticator.EAccountingAuthenticator`` does this);
 - ``write()``: temp file in the same directory, ``fsync``, ``os.replace``, then ``fsync`` of the
   directory, mode 0600; a crash leaves either the old or the new file, never a torn one.
 """

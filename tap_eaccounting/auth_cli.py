@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from eaccounting_api import spec
-from eaccounting_api.connection import token_manager_from_config
-from eaccounting_api.errors import EAccountingError, ReauthorizationRequired
+from eaccounting_api.connection import authenticator_from_config
+from eaccounting_api.errors import EAccountingError, FatalError, ReauthorizationRequired
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 REAUTH_EXIT_CODE = ReauthorizationRequired.exit_code
@@ -78,27 +78,27 @@ def auth_url(
     state: str | None = None,
 ) -> str:
     """The authorize URL asking for ``ea:api offline_access`` plus the minimal scopes."""
-    manager = token_manager_from_config(config)
+    authenticator = authenticator_from_config(config)
     scopes = minimal_scopes(stream_scopes, selected, readonly=readonly)
-    return manager.authorize_url(
+    return authenticator.authorize_url(
         scopes, redirect_uri or str(config.get("redirect_uri") or DEFAULT_REDIRECT_URI), state
     )
 
 
 def auth_exchange(config: Mapping[str, Any], code: str, redirect_uri: str | None = None) -> dict[str, Any]:
     """Trade ``code`` for tokens, store them, and return the (secret-free) status."""
-    manager = token_manager_from_config(config)
-    manager.exchange_code(code, redirect_uri or str(config.get("redirect_uri") or DEFAULT_REDIRECT_URI))
-    return manager.status()
+    authenticator = authenticator_from_config(config)
+    authenticator.exchange_code(code, redirect_uri or str(config.get("redirect_uri") or DEFAULT_REDIRECT_URI))
+    return authenticator.status()
 
 
 def auth_status(config: Mapping[str, Any], *, verify: bool = False) -> dict[str, Any]:
     """Token health. With ``verify``, refresh once to prove the grant is alive (the rotated token
     is stored); a dead grant raises ``ReauthorizationRequired``."""
-    manager = token_manager_from_config(config)
+    authenticator = authenticator_from_config(config)
     if verify:
-        manager.refresh_now()
-    status = manager.status()
+        authenticator.refresh_now()
+    status = authenticator.status()
     if verify:
         status["verified"] = True
     return status
@@ -165,7 +165,10 @@ def main(argv: Sequence[str] | None = None, stream_scopes: Mapping[str, Sequence
             else:
                 print(format_status(auth_status(config, verify=args.verify)))
         except ReauthorizationRequired:
-            raise
+            raise  # exit_on_reauthorization: exit code 2
+        except FatalError as exc:  # an unusable token store
+            print(f"ERROR: {exc}", file=sys.stderr)
+            return exc.exit_code
         except (EAccountingError, ValueError, OSError) as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
             return 1

@@ -34,9 +34,10 @@ from singer_sdk.helpers.types import Context
 
 from eaccounting_api import paging
 from eaccounting_api.api_client import EAccountingClient
+from eaccounting_api.authenticator import EAccountingAuthenticator
+from eaccounting_api.connection import DEFAULT_MAX_CONCURRENCY, client_from_config
 from eaccounting_api.errors import BadRequestError, NotFoundError
 from tap_eaccounting import deletes
-from tap_eaccounting.auth import EAccountingAuthenticator, build_client
 from tap_eaccounting.reader import ListQuery, PageSize, Reader
 from tap_eaccounting.streams import BY_NAME, StreamDef
 
@@ -64,7 +65,7 @@ class Runtime:
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
-        self.max_concurrency = max(1, int(config.get("max_concurrency") or 4))
+        self.max_concurrency = max(1, int(config.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY))
         self.page_size = PageSize(int(config.get("page_size") or paging.DEFAULT_PAGE_SIZE))
         self.pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="page")
         self.fanout = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="parent")
@@ -72,16 +73,11 @@ class Runtime:
         self._parent_listed_at: dict[str, str | None] = {}  # page 1's ServerTimeUtc of each listing
         self._lock = threading.Lock()
 
-    @property
-    def authenticator(self) -> EAccountingAuthenticator:
-        """The process-wide SDK ``OAuthAuthenticator`` for this config (one per token store)."""
-        return EAccountingAuthenticator.for_config(self.config)
-
     @cached_property
     def client(self) -> EAccountingClient:
-        # Same TokenManager as ``authenticator.manager`` (``TokenManager.shared`` per token store), so
-        # every stream and thread refreshes through one lock and one rotating refresh token.
-        return build_client(self.config, max_concurrency=self.max_concurrency * 2)
+        # Its authenticator is the process-wide one of the token store, so every stream and thread
+        # refreshes through one lock and one rotating refresh token. Pages and parents run in two pools.
+        return client_from_config(self.config, max_concurrency=self.max_concurrency * 2)
 
     def reader(self, stream: Stream) -> Reader:
         return Reader(self.client, self.pool, self.page_size, self.max_concurrency, stream.logger)
@@ -130,7 +126,8 @@ class EAccountingStream(Stream):
 
     @property
     def authenticator(self) -> EAccountingAuthenticator:
-        return self.runtime.authenticator
+        """The SDK authenticator every request of this stream goes through (the shared client's)."""
+        return self.runtime.client.authenticator
 
     @property
     def reader(self) -> Reader:

@@ -12,8 +12,7 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
 from eaccounting_api import paging
-from eaccounting_api.api_client import DEFAULT_API_URL, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT
-from eaccounting_api.oauth import DEFAULT_IDENTITY_URL
+from eaccounting_api.connection import CONNECTION_SETTINGS, DEFAULT_MAX_CONCURRENCY
 from tap_eaccounting import auth_cli
 from tap_eaccounting.client import AccountBalancesStream, EAccountingStream, Runtime
 from tap_eaccounting.message_writer import BufferedMsgSpecWriter
@@ -28,26 +27,7 @@ class TapEAccounting(Tap):
     message_writer_class = BufferedMsgSpecWriter
 
     config_jsonschema = th.PropertiesList(
-        th.Property("client_id", th.StringType, required=True, description="OAuth client id."),
-        th.Property(
-            "client_secret", th.StringType, required=True, secret=True, description="OAuth client secret."
-        ),
-        th.Property(
-            "refresh_token",
-            th.StringType,
-            secret=True,
-            description="Refresh token seeding the token store on first use (rotations live in the store).",
-        ),
-        th.Property(
-            "token_store_path",
-            th.StringType,
-            description="JSON file holding the rotating tokens (0600, atomic writes, flock-shared with the "
-            "target). Default: ~/.local/state/eaccounting/tokens-<client>-<hash>.json.",
-        ),
-        th.Property("api_url", th.StringType, default=DEFAULT_API_URL, description="API base URL, with /v2."),
-        th.Property(
-            "identity_url", th.StringType, default=DEFAULT_IDENTITY_URL, description="Identity server URL."
-        ),
+        *CONNECTION_SETTINGS,
         th.Property(
             "start_date",
             th.DateTimeType,
@@ -62,7 +42,7 @@ class TapEAccounting(Tap):
         th.Property(
             "max_concurrency",
             th.IntegerType,
-            default=4,
+            default=DEFAULT_MAX_CONCURRENCY,
             description="Pages (or parents of a child stream) fetched at once.",
         ),
         th.Property(
@@ -77,26 +57,6 @@ class TapEAccounting(Tap):
             th.ArrayType(th.StringType),
             default=["today", "fiscal_year_ends"],
             description="Dates for account_balances: YYYY-MM-DD, 'today' or 'fiscal_year_ends'.",
-        ),
-        th.Property(
-            "request_timeout", th.NumberType, default=DEFAULT_TIMEOUT, description="Seconds per request."
-        ),
-        th.Property(
-            "user_agent", th.StringType, default=DEFAULT_USER_AGENT, description="User-Agent header."
-        ),
-        th.Property(
-            "rate_limit_per_minute",
-            th.IntegerType,
-            default=600,
-            description="Client-side budget per endpoint and minute (Visma documents 600).",
-        ),
-        th.Property(
-            "rate_limit_keying",
-            th.StringType,
-            default="template",
-            allowed_values=["template", "url", "global"],
-            description="What counts as one endpoint for the limiter (UNVERIFIED): 'template' (/x/{id} is "
-            "one endpoint, strictest), 'url' (each concrete URL) or 'global' (one budget).",
         ),
     ).to_dict()
 

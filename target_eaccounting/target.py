@@ -11,7 +11,7 @@ import click
 from singer_sdk import Target
 from singer_sdk import typing as th
 
-from eaccounting_api.connection import client_from_config
+from eaccounting_api.connection import CONNECTION_SETTINGS, DEFAULT_MAX_CONCURRENCY, client_from_config
 from eaccounting_api.errors import FatalError
 from target_eaccounting.record_errors import TooManyFailedRecordsError
 from target_eaccounting.rejects import replay_messages
@@ -29,21 +29,7 @@ class TargetEAccounting(Target):
     default_sink_class = EAccountingSink
 
     config_jsonschema = th.PropertiesList(
-        th.Property("client_id", th.StringType, required=True, description="OAuth client id."),
-        th.Property("client_secret", th.StringType, required=True, secret=True, description="OAuth secret."),
-        th.Property(
-            "refresh_token",
-            th.StringType,
-            secret=True,
-            description="Seed refresh token (used once; rotated tokens live in token_store_path).",
-        ),
-        th.Property(
-            "token_store_path",
-            th.StringType,
-            description="Token store file shared with tap-eaccounting (same grant → same file).",
-        ),
-        th.Property("api_url", th.StringType, default="https://eaccountingapi.vismaonline.com/v2"),
-        th.Property("identity_url", th.StringType, default="https://identity.vismaonline.com"),
+        *CONNECTION_SETTINGS,
         th.Property("ledger_path", th.StringType, default=DEFAULT_LEDGER, description="SQLite write ledger."),
         th.Property("reject_path", th.StringType, default=DEFAULT_REJECTS, description="Reject JSONL file."),
         th.Property("plan_path", th.StringType, default=DEFAULT_PLAN, description="Dry-run plan (JSONL)."),
@@ -59,12 +45,11 @@ class TargetEAccounting(Target):
             default=False,
             description="Validate everything and write the plan to plan_path without any write request.",
         ),
-        th.Property("max_concurrency", th.IntegerType, default=4, description="Writes in flight."),
         th.Property(
-            "rate_limit_per_minute",
+            "max_concurrency",
             th.IntegerType,
-            default=600,
-            description="Client-side budget per endpoint (Visma documents 600/min).",
+            default=DEFAULT_MAX_CONCURRENCY,
+            description="Writes in flight.",
         ),
         th.Property(
             "external_key_properties",
@@ -88,8 +73,6 @@ class TargetEAccounting(Target):
             description="Send FiscalYearId (the year of the document's own date) on invoices and payments.",
         ),
         th.Property("max_write_attempts", th.IntegerType, default=3, description="POSTs per record at most."),
-        th.Property("request_timeout", th.NumberType, default=60, description="Seconds per request."),
-        th.Property("user_agent", th.StringType, default="target-eaccounting/0.1"),
     ).to_dict()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

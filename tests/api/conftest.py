@@ -10,18 +10,15 @@ from typing import Any
 import pytest
 from api_support import CLIENT_SECRET, READ_SCOPES, MakeConfig
 
-from eaccounting_api.oauth import TokenManager
-from tap_eaccounting.auth import EAccountingAuthenticator
+from eaccounting_api.authenticator import EAccountingAuthenticator
 
 
 @pytest.fixture(autouse=True)
-def _one_manager_per_test() -> Iterator[None]:
-    # The process-wide registries would otherwise carry managers between tests' sandboxes.
-    TokenManager.forget_shared()
-    EAccountingAuthenticator._instances.clear()
+def _one_authenticator_per_test() -> Iterator[None]:
+    # The process-wide registry would otherwise carry authenticators between tests' sandboxes.
+    EAccountingAuthenticator.forget_shared()
     yield
-    TokenManager.forget_shared()
-    EAccountingAuthenticator._instances.clear()
+    EAccountingAuthenticator.forget_shared()
 
 
 @pytest.fixture

@@ -37,8 +37,8 @@ def main() -> int:
         thread.start()
     for thread in pool:
         thread.join()
-    manager = client.tokens
-    print(json.dumps({"ok": len(ok), "refreshes": getattr(manager, "refreshes", -1), "errors": errors[:5]}))
+    refreshes = client.authenticator.refreshes
+    print(json.dumps({"ok": len(ok), "refreshes": refreshes, "errors": errors[:5]}))
     return 0 if not errors else 1
 
 

@@ -14,13 +14,13 @@ import requests
 from api_support import CLIENT_SECRET, WRITE_SCOPES, MakeConfig
 
 from eaccounting_api.api_client import EAccountingClient
-from eaccounting_api.connection import token_manager_from_config
+from eaccounting_api.connection import authenticator_from_config
 from eaccounting_api.errors import (
     AmbiguousWriteError,
-    EAccountingError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ReportedError,
     ServerError,
 )
 from eaccounting_api.ratelimit import RateLimiter
@@ -46,10 +46,11 @@ def make_client(
     policy.listeners.append(lambda exc, wait, attempt: seen.append((exc, wait)))
     client = EAccountingClient(
         config["api_url"],
-        token_manager_from_config(config),
+        authenticator_from_config(config),
         limiter=limiter or RateLimiter(10_000),
         retry=policy,
         timeout=timeout,
+        user_agent=config["user_agent"],
         client_id=config["client_id"],
     )
     return client, seen
@@ -228,15 +229,15 @@ def test_no_token_or_secret_in_logs_or_exceptions(
     caplog.set_level(logging.DEBUG)
     logging.getLogger("urllib3").setLevel(logging.DEBUG)
     config = make_config(fresh_sandbox)
-    manager = token_manager_from_config(config)
+    authenticator = authenticator_from_config(config)
     store = RecordingStore(config["token_store_path"])
     store.written = []
-    manager.store = store
+    authenticator.store = store
     client, _ = make_client(config)
     texts: list[str] = []
 
     def expect_error(call: Any) -> None:
-        with pytest.raises(EAccountingError) as info:
+        with pytest.raises(ReportedError) as info:  # per-request errors and ReauthorizationRequired
             call()
         texts.append(str(info.value))
         texts.append(repr(info.value))
@@ -251,7 +252,7 @@ def test_no_token_or_secret_in_logs_or_exceptions(
     fresh_sandbox.admin("POST", "password-change", {"company": "demo-no"})
     fresh_sandbox.admin("POST", "expire-access-tokens", {})
     expect_error(lambda: client.get_json("/customers"))  # invalid_grant
-    texts.append(repr(manager))
+    texts.append(repr(authenticator))
     texts.append(repr(store.read()))
     texts.extend(record.getMessage() for record in caplog.records)
     texts.extend(str(record.args) for record in caplog.records)

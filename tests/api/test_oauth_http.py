@@ -15,13 +15,17 @@ import pytest
 import requests
 from api_support import CLIENT_SECRET, MakeConfig
 
+from eaccounting_api.authenticator import EAccountingAuthenticator
+from eaccounting_api.connection import authenticator_from_config, client_from_config
 from eaccounting_api.errors import ReauthorizationRequired
-from eaccounting_api.oauth import TokenManager
 from eaccounting_api.tokens import FileTokenStore, TokenSet
-from tap_eaccounting.auth import EAccountingAuthenticator, build_client, build_token_manager
 from tap_eaccounting.auth_cli import auth_exchange, auth_status, auth_url, main
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def bearer(request: requests.PreparedRequest) -> str:
+    return str(request.headers["Authorization"]).removeprefix("Bearer ")
 
 
 def refresh_directly(server: Any, refresh_token: str) -> requests.Response:
@@ -38,7 +42,7 @@ def test_rotation_is_persisted_before_use_and_old_token_is_refused(
 ) -> None:
     config = make_config(sandbox)
     seed = config["refresh_token"]
-    client = build_client(config)
+    client = client_from_config(config)
     assert client.get_json("/customers", params={"$pagesize": 1})["Meta"]["CurrentPage"] == 1
 
     store = FileTokenStore(config["token_store_path"])
@@ -49,8 +53,9 @@ def test_rotation_is_persisted_before_use_and_old_token_is_refused(
     assert refresh_directly(sandbox, seed).json()["error"] == "invalid_grant"  # the seed was used up
 
     # A 401 forces a refresh; the rotated token is on disk before the new access token is handed out.
-    manager = build_token_manager(config)
-    newer = manager.on_unauthorized(first.access_token)
+    refused = requests.Request("GET", sandbox.api_url + "/customers").prepare()
+    refused.headers["Authorization"] = f"Bearer {first.access_token}"
+    newer = bearer(authenticator_from_config(config).handle_unauthorized(refused))
     second = store.read()
     assert second is not None
     assert second.access_token == newer
@@ -60,10 +65,10 @@ def test_rotation_is_persisted_before_use_and_old_token_is_refused(
 
     # A new process (simulated: registries dropped) with the same config uses the store, not the
     # spent seed: the config's refresh_token seeds the store only on first use.
-    TokenManager.forget_shared()
-    again = build_client(config)
+    EAccountingAuthenticator.forget_shared()
+    again = client_from_config(config)
     assert again.get_json("/customers", params={"$pagesize": 1})["Data"]
-    assert build_token_manager(config) is again.tokens
+    assert authenticator_from_config(config) is again.authenticator
 
 
 def test_token_rotation_across_two_processes_at_once(
@@ -110,7 +115,7 @@ def test_password_change_requires_reauthorization_and_cli_exits_2(
     sandbox: Any, make_config: MakeConfig, own_company: str, tmp_path: Path
 ) -> None:
     config = make_config(sandbox, company=own_company)
-    client = build_client(config)
+    client = client_from_config(config)
     client.get_json("/customers", params={"$pagesize": 1})
     sandbox.admin("POST", "password-change", {"company": own_company})
     sandbox.admin("POST", "expire-access-tokens", {"company": own_company})
@@ -150,7 +155,7 @@ def test_401_surviving_a_fresh_token_requires_reauthorization(
     fresh_sandbox: Any, make_config: MakeConfig
 ) -> None:
     fresh_sandbox.admin("POST", "config", {"access_token_ttl": 0})  # every new token is born expired
-    client = build_client(make_config(fresh_sandbox))
+    client = client_from_config(make_config(fresh_sandbox))
     with pytest.raises(ReauthorizationRequired) as info:
         client.get_json("/customers")
     assert info.value.status == 401
@@ -174,7 +179,7 @@ def test_authorize_url_code_exchange_and_status(sandbox: Any, make_config: MakeC
     assert "secret" not in url
 
     with pytest.raises(ReauthorizationRequired):
-        build_token_manager(config).access_token()  # nothing stored yet, nothing to seed from
+        authenticator_from_config(config).update_access_token()  # nothing stored yet, nothing to seed from
 
     answer = requests.get(url, allow_redirects=False, timeout=10)
     assert answer.status_code == 302
@@ -184,7 +189,7 @@ def test_authorize_url_code_exchange_and_status(sandbox: Any, make_config: MakeC
     assert status["store_exists"] is True
     assert status["access_token_expires_in_seconds"] > 0
 
-    client = build_client(config)
+    client = client_from_config(config)
     assert client.get_json("/vouchers", params={"$pagesize": 1})["Meta"]["CurrentPage"] == 1
     stored = FileTokenStore(config["token_store_path"]).read()
     assert stored is not None
@@ -197,9 +202,9 @@ def test_authorize_url_code_exchange_and_status(sandbox: Any, make_config: MakeC
 
 def test_sdk_authenticator_is_shared_and_authenticates(sandbox: Any, make_config: MakeConfig) -> None:
     config = make_config(sandbox)
-    auth = EAccountingAuthenticator.for_config(config)
-    assert EAccountingAuthenticator.for_config(dict(config)) is auth
-    assert auth.manager is build_token_manager(config)
+    auth = authenticator_from_config(config)
+    assert authenticator_from_config(dict(config)) is auth
+    assert client_from_config(config).authenticator is auth
     assert not auth.is_token_valid()
     auth.update_access_token()
     assert auth.is_token_valid()
@@ -220,9 +225,9 @@ def test_refreshes_five_minutes_before_expiry(
     store = FileTokenStore(config["token_store_path"])
     expires_at = time.time() + expires_in
     store.write(TokenSet(minted["access_token"], minted["refresh_token"], expires_at=expires_at))
-    manager = build_token_manager(config)
-    token = manager.access_token()
-    assert manager.refreshes == refreshes
+    auth = authenticator_from_config(config)
+    token = bearer(auth(requests.Request("GET", sandbox.api_url + "/customers").prepare()))
+    assert auth.refreshes == refreshes
     assert (token == minted["access_token"]) == (refreshes == 0)
 
 

@@ -29,7 +29,7 @@ from eaccounting_api.errors import (
 from eaccounting_api.ratelimit import RateLimiter
 from eaccounting_api.retry import RetryPolicy, request_was_sent
 from eaccounting_api.tokens import FileTokenStore, TokenSet
-from tap_eaccounting.auth_cli import minimal_scopes, spec_stream_scopes
+from tap_eaccounting.auth_cli import main, minimal_scopes, spec_stream_scopes
 
 ERROR_ID = "6f1c2a2e-0000-4000-8000-000000000001"
 
@@ -203,6 +203,23 @@ def test_token_store_atomic_write_mode_0600_and_no_secret_in_errors(tmp_path: os
     assert "SECRET" not in str(info.value)
 
 
+def test_auth_cli_reports_a_corrupt_token_store_in_one_line(
+    tmp_path: os.PathLike[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = Path(tmp_path) / "tokens.json"
+    store.write_text('{"access_token": "ACCESS-SECRET", "refresh_')
+    config = Path(tmp_path) / "config.json"
+    config.write_text(
+        json.dumps({"client_id": "cid", "client_secret": "CLIENT-SECRET", "token_store_path": str(store)})
+    )
+    assert main(["--config", str(config), "status"]) == 1  # a FatalError, but not a dead grant (2)
+    err = capsys.readouterr().err
+    assert err.count("ERROR:") == 1
+    assert "corrupt" in err
+    assert "Traceback" not in err
+    assert "SECRET" not in err
+
+
 def test_token_store_lock_is_reentrant_and_excludes_other_threads(tmp_path: os.PathLike[str]) -> None:
     store = FileTokenStore(os.path.join(tmp_path, "t.json"))
     order: list[str] = []
@@ -343,7 +360,7 @@ def test_config_helpers(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPa
     assert path_a != default_token_store_path({**seed_a, "refresh_token": "SEED-B"})  # another tenant
     client = client_from_config({**seed_a, "rate_limit_keying": "url", "rate_limit_per_minute": 100})
     assert (client.limiter.keying, client.limiter.per_minute) == ("url", 100)
-    assert client.tokens.store.path == path_a  # type: ignore[attr-defined]
+    assert client.authenticator.store.path == path_a
     with pytest.raises(ValueError, match="rate_limit_keying"):
         client_from_config(
             {**seed_a, "token_store_path": str(Path(tmp_path) / "x.json"), "rate_limit_keying": "x"}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from eaccounting_api.connection import authenticator_from_config
 from eaccounting_api.errors import PermissionDeniedError
 from eaccounting_sandbox.server import SandboxServer
 from tap_eaccounting.client import EAccountingStream
@@ -18,12 +19,12 @@ from tap_eaccounting.tap import TapEAccounting
 from .conftest import COMPANY, catalog_for, object_ids, run_tap, tap_config
 
 
-def test_every_stream_shares_one_authenticator_and_token_manager(config: dict) -> None:
+def test_every_stream_shares_the_process_wide_authenticator(config: dict) -> None:
     tap = TapEAccounting(config=config)
     streams = [s for s in tap.streams.values() if isinstance(s, EAccountingStream)]
     assert len(streams) == 58
     assert len({id(s.authenticator) for s in streams}) == 1
-    assert streams[0].runtime.client.tokens is streams[0].authenticator.manager
+    assert streams[0].authenticator is authenticator_from_config(config)  # the one of the token store
 
 
 def test_missing_scope_is_named(sandbox: SandboxServer, tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """The target and the tap rotate one grant at the same time (one token store, short-lived tokens).
 
 Every refresh returns a new refresh token and kills the old one, so two processes that refreshed on
-their own would lock each other out (invalid_grant). Both go through the shared TokenManager and its
-locked token store; the test proves neither process loses the grant while the other refreshes.
+their own would lock each other out (invalid_grant). Both go through the shared EAccountingAuthenticator
+and its locked token store; the test proves neither process loses the grant while the other refreshes.
 """
 
 from __future__ import annotations
