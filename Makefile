@@ -46,7 +46,7 @@ unit: install
 test: lint typecheck spec-check unit
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info
 
 # The demo: sandbox -> meltano run -> DuckDB, with a row-count table and a query. Run it twice.
 demo: install

@@ -97,7 +97,7 @@ def building_in_tree(form: str) -> Iterator[None]:
 
 
 def fresh_venv(where: Path) -> Path:
-    run(sys.executable, "-m", "venv", where / "venv", cwd=where)
+    run(sys.executable, "-m", "venv", "--upgrade-deps", where / "venv", cwd=where)  # a current pip
     return where / "venv" / "bin"
 
 
