@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 import uuid
 from collections import Counter
@@ -161,26 +162,24 @@ def sync_counts(bin_dir: Path, sandbox: SandboxServer, work: Path) -> Counter[st
 
 
 @contextmanager
-def installed_sandbox(bin_dir: Path, work: Path) -> Iterator[str]:
+def installed_sandbox(bin_dir: Path, work: Path, start_timeout: float = 120) -> Iterator[str]:
     """``eaccounting-sandbox serve`` of the venv on a free port; yields its base URL."""
-    proc = subprocess.Popen(
-        [str(bin_dir / "eaccounting-sandbox"), "serve", "--port", "0"],
-        cwd=work,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = work / "sandbox.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(bin_dir / "eaccounting-sandbox"), "serve", "--port", "0"],
+            cwd=work,
+            env=_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        assert proc.stdout is not None
-        banner = []
-        for line in proc.stdout:
-            banner.append(line)
-            if match := re.match(r"eaccounting-sandbox listening on (\S+)", line):
-                yield match.group(1)
-                break
-        else:
-            raise AssertionError(f"the installed sandbox did not start:\n{''.join(banner)}")
+        deadline = time.monotonic() + start_timeout
+        while not (match := re.search(r"eaccounting-sandbox listening on (\S+)", log.read_text())):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the installed sandbox did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield match.group(1)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -197,7 +196,8 @@ def test_pip_install(form: str, sandbox: SandboxServer, tmp_path: Path) -> None:
     assert not WEB_STACK & set(installed), "the web stack comes only with the `sandbox` extra"
     assert "backoff" not in installed, "`backoff` overwrites the files of the SDK's `python-backoff`"
     run(bin_dir / "pip", "check", cwd=tmp_path)
-    missing, extra = source_files(form) - shipped_files(bin_dir), shipped_files(bin_dir) - source_files(form)
+    shipped, source = shipped_files(bin_dir), source_files(form)
+    missing, extra = source - shipped, shipped - source
     assert not missing, f"not installed: {sorted(missing)}"
     assert not extra, f"installed but not in the source: {sorted(extra)}"
 
@@ -213,7 +213,8 @@ def test_pip_install(form: str, sandbox: SandboxServer, tmp_path: Path) -> None:
     assert len(expected) > 40
     assert not count_mismatches(expected, counts), count_mismatches(expected, counts)
 
-    if form == "git":  # the extra, once: the same requirement in the other form
+    # The `sandbox` extra, once (git form): the installed sandbox serves the same demo company.
+    if form == "git":
         run(
             bin_dir / "pip",
             "install",
