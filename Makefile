@@ -1,17 +1,25 @@
 # One entry point for people and CI. `.ci/run` calls `make test`.
-PYTHON ?= python3.11
+# The first Python >= 3.11 found, oldest first: the pipelines' pinned loader (duckdb 1.0.0, see meltano.yml)
+# has wheels up to 3.12 only. Each candidate is run, not just looked up: a pyenv shim exists for every
+# installed version but fails for one that is not active. `make PYTHON=/path/to/python` overrides.
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
 .PHONY: install lint typecheck spec-check unit test clean demo
 
 $(BIN)/python:
+	@if [ -z "$(PYTHON)" ]; then echo "make: no Python >= 3.11 found (tried python3.11, python3.12," \
+		"python3.13, python3): install one or set PYTHON=/path/to/python" >&2; exit 1; fi
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+		{ echo "make: PYTHON=$(PYTHON) is not a working Python >= 3.11" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Reinstall only when the project's dependencies change.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test,lint,pipelines]"
+	$(BIN)/pip install --quiet -e ".[test,lint,pipelines,sandbox]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -38,7 +46,7 @@ unit: install
 test: lint typecheck spec-check unit
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info
 
 # The demo: sandbox -> meltano run -> DuckDB, with a row-count table and a query. Run it twice.
 demo: install

@@ -23,6 +23,7 @@ class TapEAccounting(Tap):
     """Every list endpoint of the eAccounting API v2, incremental where the API allows."""
 
     name = "tap-eaccounting"
+    package_name = "eaccounting-singer"  # the distribution whose version --about prints
     # msgspec encoding, and one stdout write per ~1 MB of records instead of one per record.
     message_writer_class = BufferedMsgSpecWriter
 

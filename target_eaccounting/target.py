@@ -26,6 +26,7 @@ class TargetEAccounting(Target):
     """Writes customers, suppliers, articles, invoices, drafts, payments and vouchers to eAccounting."""
 
     name = "target-eaccounting"
+    package_name = "eaccounting-singer"  # the distribution whose version --about prints
     default_sink_class = EAccountingSink
 
     config_jsonschema = th.PropertiesList(
