@@ -23,7 +23,7 @@ def meltano_project(tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
     if not MELTANO.exists():
         pytest.skip(
             f"MELTANO IS NOT INSTALLED ({MELTANO}): the pipeline tests need the `pipelines` extra "
-            "(pip install -e '.[pipelines]', `make install-pipelines`)"
+            "(`make install`, or pip install -e '.[pipelines,sandbox]')"
         )
     project = MeltanoProject(copy_project(tmp_path_factory.mktemp("meltano-project")))
     project.run("install", timeout=600)
