@@ -25,7 +25,15 @@ def _run_cli(config: dict[str, Any], lines: list[str], tmp_path: Path) -> subpro
     input_file = tmp_path / "in.singer"
     input_file.write_text("".join(line + "\n" for line in lines))
     return subprocess.run(
-        [sys.executable, "-m", "target_eaccounting", "--config", str(config_file), "--input", str(input_file)],
+        [
+            sys.executable,
+            "-m",
+            "target_eaccounting",
+            "--config",
+            str(config_file),
+            "--input",
+            str(input_file),
+        ],
         capture_output=True,
         text=True,
         timeout=180,
