@@ -116,6 +116,8 @@ def replay_messages(path: str | Path) -> Iterator[str]:
 
     The original SCHEMA is not kept in the reject file, so replay declares an open schema; every
     record is still checked against the API's own schema before it is sent.
+    A line that holds no record (it was not JSON, say) is skipped with a warning. The line numbers in
+    the replay's own rejects count the messages rebuilt here, not the lines of the file replayed.
     """
     seen: set[str] = set()
     for line in read(path):
