@@ -40,6 +40,8 @@ class BadMessage:
     reason: str
     message: str
     stream: str | None = None
+    #: the missing key property
+    field: str | None = None
     #: the RECORD's record, when the line held one
     record: dict[str, Any] | None = None
     #: the line as read, when it held no usable message
@@ -88,7 +90,9 @@ class LineNumberingReader(SingerReader):
                 keys = self._key_properties.get(message["stream"], [])
                 missing = [k for k in keys if k not in message["record"]] or keys
                 what = f"lacks the key propert{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)}"
-                self._reject_record(number, MISSING_KEY_PROPERTY, what, message)
+                self._reject_record(
+                    number, MISSING_KEY_PROPERTY, what, message, field=", ".join(missing) or None
+                )
                 continue
             stats[kind] += 1
         self.line_number = None
@@ -97,7 +101,8 @@ class LineNumberingReader(SingerReader):
     def _message_type(self, message: dict[str, Any], callbacks: dict[str, Callable[[dict], None]]) -> str:
         kind = message.get("type")
         if not isinstance(kind, str) or kind not in callbacks:
-            raise InvalidInputLine(f"the line is no Singer message (type {kind!r})")
+            named = f"type {kind[:40]!r}" if isinstance(kind, str) else "no message type"
+            raise InvalidInputLine(f"the line is no Singer message ({named})")
         stream = message.get("stream")
         if kind == SingerMessageType.RECORD:
             if not isinstance(stream, str) or not stream:
@@ -108,8 +113,9 @@ class LineNumberingReader(SingerReader):
             self._key_properties[stream] = [str(k) for k in message.get("key_properties") or []]
         return kind
 
-    def _reject_record(self, number: int, reason: str, what: str, message: dict[str, Any]) -> None:
+    def _reject_record(
+        self, number: int, reason: str, what: str, message: dict[str, Any], *, field: str | None = None
+    ) -> None:
         stream = message["stream"]
-        self.on_bad_message(
-            BadMessage(number, reason, f"a RECORD for stream {stream!r} {what}", stream, message["record"])
-        )
+        text = f"a RECORD for stream {stream!r} {what}"
+        self.on_bad_message(BadMessage(number, reason, text, stream, field, message["record"]))

@@ -128,7 +128,7 @@ class TargetEAccounting(Target):
             bad.stream,
             None,
             bad.record,
-            RecordError(bad.reason, bad.message),
+            RecordError(bad.reason, bad.message, field=bad.field),
             line_number=bad.line_number,
             raw_line=bad.raw_line,
         )

@@ -97,7 +97,7 @@ def _input(h: TargetHarness) -> tuple[list[str], dict[int, tuple[str, str | None
     bad = {
         3: ("invalid_message", None),
         5: ("record_before_schema", None),
-        7: ("missing_key_property", None),
+        7: ("missing_key_property", "CustomerNumber"),
         9: ("invalid_record", "TermsOfPaymentId"),
         13: ("invalid_record", "RotReducedInvoicingType"),
         15: ("invalid_record", "InvoiceDate"),

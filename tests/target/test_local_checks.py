@@ -95,9 +95,9 @@ def test_reader_rejects_records_the_sdk_refuses_and_goes_on() -> None:
         '{"type": "RECORD", "stream": "s", "record": {"id": 3}}',
     ]
     bad, seen = _read("\n".join(lines), {"RECORD": refuse})
-    assert [(b.line_number, b.reason, b.stream, b.record) for b in bad] == [
-        (1, "record_before_schema", "early", {"id": 1}),
-        (3, "missing_key_property", "s", {"id": 2}),
+    assert [(b.line_number, b.reason, b.stream, b.record, b.field) for b in bad] == [
+        (1, "record_before_schema", "early", {"id": 1}, None),
+        (3, "missing_key_property", "s", {"id": 2}, "no"),
     ]
     assert "lacks the key property no" in bad[1].message
     assert seen[-1] == (4, {"type": "RECORD", "stream": "s", "record": {"id": 3}})
