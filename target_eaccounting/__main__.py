@@ -1,5 +1,9 @@
-"""``python -m target_eaccounting`` runs the CLI (same as the ``target-eaccounting`` script)."""
+"""``python -m target_eaccounting`` runs the CLI (same as the ``target-eaccounting`` script).
 
-from target_eaccounting.target import TargetEAccounting
+``cli`` is the command built once in ``target``: the SDK's ``TargetEAccounting.cli`` property sets up
+console logging each time it is read, and reading it twice printed every log line twice.
+"""
 
-TargetEAccounting.cli()
+from target_eaccounting.target import cli
+
+cli()

@@ -1,5 +1,6 @@
 """The write ledger: external key → created object Id and payload hash, in SQLite at ``ledger_path``.
 
+The file maps business keys to objects, so it is created 0600 (``private_files``).
 Every change is committed (WAL, ``synchronous=FULL``) before the call returns, so an entry is on disk
 before the target emits any state covering its record. A write is bracketed:
 
@@ -20,6 +21,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from target_eaccounting import private_files
 
 PENDING = "pending"
 DONE = "done"
@@ -67,7 +70,8 @@ class Ledger:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # SQLite creates its -wal and -shm files with the database file's mode: 0600 for all three
+        private_files.create(self.path)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")

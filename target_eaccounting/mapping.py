@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
 
-from eaccounting_api import spec
+from eaccounting_api import spec, timeparse
 from target_eaccounting.record_errors import RecordError
 
 #: resolver(kind, value, field) -> Id; raises RecordError("reference_not_found", ...)
@@ -115,6 +118,43 @@ def _writable_value(schema: Mapping[str, Any], value: Any, path: str, dropped: l
     return value
 
 
+# --- checks the API would only answer with a 400 ------------------------------------------------
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Only these formats are asserted: the spec's others (int32, double, ...) are type annotations.
+LOCAL_FORMATS = FormatChecker(formats=())
+
+
+@LOCAL_FORMATS.checks("uuid")
+def is_uuid(value: object) -> bool:
+    return not isinstance(value, str) or bool(UUID_RE.match(value))
+
+
+@LOCAL_FORMATS.checks("date", raises=ValueError)
+@LOCAL_FORMATS.checks("date-time", raises=ValueError)
+def is_date(value: object) -> bool:
+    # a date alone counts: the API itself returns date-only values in date-time fields (FACTS.md
+    # "Observed behaviour"), and records read by the tap carry them
+    if isinstance(value, str):
+        timeparse.parse_instant(value)
+    return True
+
+
+@cache
+def _value_validator(schema_name: str) -> Validator:
+    return spec.validator(schema_name).evolve(format_checker=LOCAL_FORMATS)
+
+
+def check_values(schema_name: str, record: Mapping[str, Any]) -> None:
+    """Before any request: every field of the record the API takes holds a value of its ``enum``
+    (when the spec gives one), a well-formed UUID where the spec says ``format: uuid``, and a date
+    that parses where it says ``date``/``date-time``. The rest of the schema is checked on the
+    payload (``validate_payload``), once references are resolved."""
+    payload, _ = writable(schema_name, record)
+    errors = _value_validator(schema_name).iter_errors(payload)
+    _first_error([e for e in errors if e.validator in ("enum", "format")], f"invalid {schema_name}")
+
+
 def _path(error: ValidationError) -> str:
     out = ""
     for part in error.absolute_path:
@@ -136,9 +176,20 @@ def describe(error: ValidationError) -> tuple[str, str]:
         return field, f"has type {got}, expected {error.validator_value}"
     if error.validator == "additionalProperties":
         return field, "carries a field the API does not accept"
+    return field, _describe_value(error)
+
+
+def _describe_value(error: ValidationError) -> str:
     text = repr(error.instance)
     shown = text if len(text) <= 60 else text[:57] + "..."
-    return field, f"{shown} fails {error.validator} {error.validator_value!r}"
+    expected = error.validator_value
+    if error.validator == "enum" and isinstance(expected, list):
+        return f"is {shown}, not one of {', '.join(map(json.dumps, expected))}"
+    if error.validator == "format" and expected == "uuid":
+        return f"is {shown}, not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+    if error.validator == "format" and expected in ("date", "date-time"):
+        return f"is {shown}, not a date (ISO 8601, e.g. 2025-05-31 or 2025-05-31T12:00:00Z)"
+    return f"{shown} fails {error.validator} {expected!r}"
 
 
 def _first_error(errors: list[ValidationError], what: str) -> None:
@@ -248,7 +299,10 @@ def map_payment(
 def invoice_target(record: Mapping[str, Any], resolve: Resolver) -> str:
     """The Id of the invoice a payment belongs to: ``InvoiceId`` or ``InvoiceExternalKey``."""
     if record.get("InvoiceId"):
-        return str(record["InvoiceId"])
+        invoice_id = str(record["InvoiceId"])
+        if not is_uuid(invoice_id):  # it goes into the request path, where the API answers 400/404
+            raise RecordError("invalid_record", f"InvoiceId {invoice_id!r} is not a UUID", field="InvoiceId")
+        return invoice_id
     key = record.get("InvoiceExternalKey")
     if key:
         return resolve("invoice_key", str(key), "InvoiceExternalKey")

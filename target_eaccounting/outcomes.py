@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from target_eaccounting import private_files
 from target_eaccounting.record_errors import RecordError
 from target_eaccounting.rejects import RejectFile, log_line, reject_line
 
@@ -40,9 +41,8 @@ class Outcomes:
         self._plan: IO[str] | None = None
         self.dry_run = plan_path is not None
         if plan_path is not None:
-            Path(plan_path).parent.mkdir(parents=True, exist_ok=True)
-            # kept open for the whole run and closed in close()
-            self._plan = Path(plan_path).open("w", encoding="utf-8")  # noqa: SIM115
+            # kept open for the whole run and closed in close(); 0600: its messages quote record values
+            self._plan = private_files.open_text(Path(plan_path), append=False)
 
     def record(
         self, action: str, stream: str, key: str | None, object_id: str | None = None, detail: str = ""
@@ -57,13 +57,25 @@ class Outcomes:
                     entry["detail"] = detail
                 self._plan.write(json.dumps(entry) + "\n")
 
-    def reject(self, stream: str, key: str | None, record: Mapping[str, Any], error: RecordError) -> None:
-        line = reject_line(stream, key, record, error, self.client_id)
+    def reject(
+        self,
+        stream: str | None,
+        key: str | None,
+        record: Mapping[str, Any] | None,
+        error: RecordError,
+        *,
+        line_number: int | None = None,
+        raw_line: str | None = None,
+    ) -> None:
+        """``record`` None with ``raw_line``: an input line that was no usable message."""
+        line = reject_line(
+            stream, key, record, error, self.client_id, line_number=line_number, raw_line=raw_line
+        )
         self.logger.error(log_line(line))
         with self._lock:
             self.counts[REJECTED] += 1
             if self._plan is not None:
-                plan = {k: v for k, v in line.items() if k not in ("record", "rejected_utc")}
+                plan = {k: v for k, v in line.items() if k not in ("record", "raw_line", "rejected_utc")}
                 self._plan.write(json.dumps({"action": "reject", **plan}, default=str) + "\n")
                 return
         self.rejects.write(line)

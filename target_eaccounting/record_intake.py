@@ -1,5 +1,8 @@
 """One record in: clean it, find its external key, validate it, hand it to its stream's strategy.
 
+Validation before any request: the stream's own SCHEMA, then the values the API would refuse with a
+400 (an enum value out of range, a malformed UUID, a date that does not parse; ``mapping.check_values``).
+
 Every per-record failure (``RecordError``, or an ``EAccountingError`` from a request) ends in the
 reject file and the run goes on. A ``FatalError`` (the grant needs re-authorization, the token store
 is unusable) is not caught here: it stops the run.
@@ -31,19 +34,29 @@ class RecordIntake:
         """The record's external key (raises ``RecordError`` if it has none)."""
         return mapping.external_key(mapping.clean_record(record), spec.key_field(self.ctx.settings))
 
-    def write(self, spec: StreamSpec, record: Mapping[str, Any], validator: Draft7Validator | None) -> None:
-        """Write one record; every record failure ends in the reject file, never in an exception."""
+    def write(
+        self,
+        spec: StreamSpec,
+        record: Mapping[str, Any],
+        validator: Draft7Validator | None,
+        *,
+        line_number: int | None = None,
+    ) -> None:
+        """Write one record (read from input line ``line_number``, when known); every record failure
+        ends in the reject file, never in an exception."""
         rec = mapping.clean_record(record)
         self._warn_unknown_fields(spec, rec)
         key: str | None = None
         try:
             key = mapping.external_key(rec, spec.key_field(self.ctx.settings))
             mapping.validate_against_stream_schema(validator, rec)
+            mapping.check_values(spec.schema, rec)
             spec.strategy.write(self.ctx, spec, rec, key)
         except RecordError as err:
-            self.ctx.outcomes.reject(spec.name, key, record, err)
+            self.ctx.outcomes.reject(spec.name, key, record, err, line_number=line_number)
         except EAccountingError as exc:
-            self.ctx.outcomes.reject(spec.name, key, record, api_error(exc, "request failed"))
+            error = api_error(exc, "request failed")
+            self.ctx.outcomes.reject(spec.name, key, record, error, line_number=line_number)
 
     def _warn_unknown_fields(self, spec: StreamSpec, rec: Mapping[str, Any]) -> None:
         """Fields the API does not take are dropped, and said so once per stream and field."""

@@ -44,6 +44,9 @@ class SinkHost(Protocol):
     @property
     def run(self) -> RunContext: ...
 
+    @property
+    def input_line(self) -> int | None: ...
+
     def drain_streams(self, names: tuple[str, ...]) -> None: ...
 
     def abort(self) -> None: ...
@@ -71,6 +74,11 @@ class EAccountingSink(BatchSink):
         # see ``mapping.validate_against_stream_schema``.
         return None
 
+    def process_record(self, record: dict, context: dict) -> None:
+        super().process_record(record, context)
+        # the SDK hands the record over while its line is being read: rejects name that line
+        context.setdefault("line_numbers", []).append(self.host.input_line)
+
     def process_batch(self, context: dict) -> None:
         records: list[dict[str, Any]] = context.get("records", [])
         if not records:
@@ -78,13 +86,14 @@ class EAccountingSink(BatchSink):
         # master data before the documents that reference it, invoices before their payments
         self.host.drain_streams(self.spec.depends_on)
         run = self.host.run
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for index, record in enumerate(records):
+        line_numbers: list[int | None] = context.get("line_numbers") or [None] * len(records)
+        groups: dict[str, list[tuple[dict[str, Any], int | None]]] = {}
+        for index, (record, line_number) in enumerate(zip(records, line_numbers, strict=True)):
             try:
                 key = run.intake.key(self.spec, record)
             except RecordError:
                 key = f"\x00invalid-{index}"  # rejected with its message by ``write``
-            groups.setdefault(key, []).append(record)
+            groups.setdefault(key, []).append((record, line_number))
         futures: list[Future[None]] = [run.executor.submit(self._write_group, g) for g in groups.values()]
         try:
             for future in futures:
@@ -96,7 +105,7 @@ class EAccountingSink(BatchSink):
             raise
         run.outcomes.flush()
 
-    def _write_group(self, records: Sequence[Mapping[str, Any]]) -> None:
+    def _write_group(self, records: Sequence[tuple[Mapping[str, Any], int | None]]) -> None:
         intake = self.host.run.intake
-        for record in records:
-            intake.write(self.spec, record, self.record_validator)
+        for record, line_number in records:
+            intake.write(self.spec, record, self.record_validator, line_number=line_number)

@@ -13,7 +13,8 @@ from singer_sdk import typing as th
 
 from eaccounting_api.connection import CONNECTION_SETTINGS, DEFAULT_MAX_CONCURRENCY, client_from_config
 from eaccounting_api.errors import FatalError
-from target_eaccounting.record_errors import TooManyFailedRecordsError
+from target_eaccounting.message_reader import BadMessage, LineNumberingReader
+from target_eaccounting.record_errors import RecordError, TooManyFailedRecordsError
 from target_eaccounting.rejects import replay_messages
 from target_eaccounting.run import DEFAULT_LEDGER, DEFAULT_PLAN, DEFAULT_REJECTS, RunContext
 from target_eaccounting.sinks import EAccountingSink
@@ -77,7 +78,9 @@ class TargetEAccounting(Target):
     ).to_dict()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        # a bad input line is rejected with its line number instead of stopping the run
+        reader = kwargs.pop("message_reader", None) or LineNumberingReader(self._reject_message)
+        super().__init__(*args, message_reader=reader, **kwargs)
         # Sinks drain one after another (a payment sink drains the invoice sinks first);
         # the concurrency is inside each batch, bounded by max_concurrency.
         self.max_parallelism = 1
@@ -97,6 +100,22 @@ class TargetEAccounting(Target):
                 client = client_from_config(config, max_concurrency=int(config.get("max_concurrency") or 4))
                 self._run = RunContext(config, self.logger, client)
             return self._run
+
+    @property
+    def input_line(self) -> int | None:
+        """The number of the input line being handled (a record's line, while the SDK hands it over)."""
+        reader = self.message_reader
+        return reader.line_number if isinstance(reader, LineNumberingReader) else None
+
+    def _reject_message(self, bad: BadMessage) -> None:
+        self.run.outcomes.reject(
+            bad.stream,
+            None,
+            bad.record,
+            RecordError(bad.reason, bad.message, field=bad.field),
+            line_number=bad.line_number,
+            raw_line=bad.raw_line,
+        )
 
     def drain_streams(self, names: tuple[str, ...]) -> None:
         for name in names:

@@ -1,8 +1,14 @@
 """The Singer SDK's standard target suite (``get_target_test_class``), adapted to this target.
 
-Kept as they are: ``cli_prints``, ``invalid_schema`` and ``record_before_schema``.
+Kept as they are: ``cli_prints`` and ``invalid_schema`` (a bad SCHEMA still stops the run).
 
-Adapted: every other standard test feeds streams such as ``array_data`` or ``camelcase`` that map to
+Adapted: ``record_before_schema`` expected the SDK to stop the run. This target rejects such a record
+instead (one reject line with its line number, the run goes on), so ``record_before_schema_rejected``
+runs the same file and expects that reject line, then the SCHEMA of the file's stream, which maps to no
+eAccounting object, to stop the run with ``UnknownStreamError``. test_bad_messages_http.py covers the
+same with a stream this target writes, between good records that all land.
+
+Also adapted: every other standard test feeds streams such as ``array_data`` or ``camelcase`` that map to
 no eAccounting object. This target refuses an unknown stream at SCHEMA time by design (issue 4,
 "an unknown stream name is a clear error"), so instead of expecting those files to load,
 ``unknown_streams_refused`` runs each of them and expects ``UnknownStreamError`` before any record.
@@ -10,10 +16,10 @@ no eAccounting object. This target refuses an unknown stream at SCHEMA time by d
 is emitted only after the records it covers are in the ledger.
 
 Excluded, with reasons: ``record_missing_key_property`` and ``record_missing_required_property``
-(their stream names are unknown here, so they stop at SCHEMA; missing API-required fields are
-covered by test_bad_input_http.py, which rejects instead of crashing), and the load-method / schema
-update tests (``pk_updates``, ``schema_updates``, ``no_primary_keys``, ...): this target does not
-create tables; the upsert behaviour they probe is covered by test_streams_http.py.
+(their stream names are unknown here, so they stop at SCHEMA; a record missing its key property is
+rejected in test_bad_messages_http.py, missing API-required fields in test_bad_input_http.py), and the
+load-method / schema update tests (``pk_updates``, ``schema_updates``, ``no_primary_keys``, ...): this
+target does not create tables; the upsert behaviour they probe is covered by test_streams_http.py.
 """
 
 from __future__ import annotations
@@ -27,11 +33,7 @@ from singer_sdk.testing import get_target_test_class
 from singer_sdk.testing import target_test_streams as sdk_streams
 from singer_sdk.testing.runners import TargetTestRunner
 from singer_sdk.testing.suites import SingerTestSuite
-from singer_sdk.testing.target_tests import (
-    TargetCliPrintsTest,
-    TargetInvalidSchemaTest,
-    TargetRecordBeforeSchemaTest,
-)
+from singer_sdk.testing.target_tests import TargetCliPrintsTest, TargetInvalidSchemaTest
 from singer_sdk.testing.templates import TargetTestTemplate
 from target_support import TargetHarness
 
@@ -62,6 +64,21 @@ class TargetUnknownStreamsRefused(TargetTestTemplate):
             target = self.runner.new_target()
             with path.open(encoding="utf-8") as fh, pytest.raises(UnknownStreamError, match="maps to no API"):
                 target.listen(fh)
+
+
+class TargetRecordBeforeSchemaRejected(TargetTestTemplate):
+    name = "record_before_schema_rejected"
+
+    def test(self) -> None:
+        path = importlib.resources.files(sdk_streams) / "record_before_schema.singer"
+        target = self.runner.new_target()
+        with path.open(encoding="utf-8") as fh, pytest.raises(UnknownStreamError, match="maps to no API"):
+            target.listen(fh)
+        lines = Path(self.runner.config["reject_path"]).read_text().splitlines()
+        (reject,) = [json.loads(line) for line in lines]
+        assert (reject["line_number"], reject["reason"]) == (1, "record_before_schema")
+        assert reject["stream"] == "test_record_before_schema"
+        assert reject["record"] == {"id": 1, "metric": 6719}
 
 
 class TargetStateAfterLedger(TargetTestTemplate):
@@ -97,7 +114,7 @@ _Standard = get_target_test_class(
             tests=[
                 TargetCliPrintsTest,
                 TargetInvalidSchemaTest,
-                TargetRecordBeforeSchemaTest,
+                TargetRecordBeforeSchemaRejected,
                 TargetUnknownStreamsRefused,
                 TargetStateAfterLedger,
             ],
