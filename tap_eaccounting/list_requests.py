@@ -76,6 +76,10 @@ class ListRequests:
             self.diagnoses = 0
             self.limit = limit
 
+    def end_read(self) -> None:
+        with self.lock:
+            self.limit = None
+
     @staticmethod
     def params(q: ListQuery, ask: Ask) -> dict[str, str]:
         params = dict(q.params)

@@ -196,7 +196,7 @@ class Reader:
                     ", and changed meanwhile" if ctx.churn else "",
                 )
         finally:
-            self.requests.start_read(None)
+            self.requests.end_read()
         self.book.announce(self._owner(q), q.endpoint, self.logger)
         self._conclude(ctx, spent)
 
