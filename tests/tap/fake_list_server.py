@@ -67,7 +67,9 @@ def stamp(moment: dt.datetime, fraction: int) -> str:
 def ticks(text: str) -> int:
     base = dt.datetime.fromisoformat(text[:19]).replace(tzinfo=dt.UTC)
     match = re.match(r"\.(\d+)", text[19:])
-    return (base - EPOCH) // dt.timedelta(seconds=1) * 10**7 + int((match.group(1) if match else "").ljust(7, "0"))
+    return (base - EPOCH) // dt.timedelta(seconds=1) * 10**7 + int(
+        (match.group(1) if match else "").ljust(7, "0")
+    )
 
 
 @dataclass
@@ -90,7 +92,9 @@ class FakeListServer:
     def survivors(self, since: str | None = None) -> set[str]:
         """Ids that existed from start to end (with a replication key at or after ``since`` at the start)."""
         now = {r["Id"] for r in self.rows}
-        return {i for i, rk in self.initial.items() if i in now and (since is None or ticks(rk) >= ticks(since))}
+        return {
+            i for i, rk in self.initial.items() if i in now and (since is None or ticks(rk) >= ticks(since))
+        }
 
     def median_stamp(self) -> str:
         return sorted(self.initial.values(), key=ticks)[len(self.initial) // 2]
@@ -150,10 +154,16 @@ class FakeListServer:
     def _row(self, past: bool) -> dict[str, Any]:
         ident = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         if past:
-            moment = dt.datetime(2025, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=self.rng.randrange(364 * 86400))
+            moment = dt.datetime(2025, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
+                seconds=self.rng.randrange(364 * 86400)
+            )
         else:
             moment = self.now
-        return {"Id": ident, "ModifiedUtc": stamp(moment, self.rng.randrange(10**7)), "Name": f"row {ident[:8]}"}
+        return {
+            "Id": ident,
+            "ModifiedUtc": stamp(moment, self.rng.randrange(10**7)),
+            "Name": f"row {ident[:8]}",
+        }
 
     def _churn(self, page: int) -> None:
         churn = self.profile.churn
@@ -171,7 +181,7 @@ class FakeListServer:
             self.rows.remove(row)
 
 
-# -- the OData subset ------------------------------------------------------------------------------------------
+# -- the OData subset ---------------------------------------------------------------------------------------
 _TOKEN = re.compile(
     r"\s*(?:(?P<guid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
     r"|(?P<instant>\d{4}-\d\d-\d\dT[0-9:.]+Z)|(?P<number>-?\d+(?:\.\d+)?)|(?P<string>'(?:[^']|'')*')"
@@ -203,7 +213,8 @@ class _Parser:
         position = 0
         while position < len(text.rstrip()):
             match = _TOKEN.match(text, position)
-            assert match and match.lastgroup, f"cannot read $filter at {text[position:]!r}"
+            assert match, f"cannot read $filter at {text[position:]!r}"
+            assert match.lastgroup
             self.tokens.append((match.lastgroup, match.group(match.lastgroup)))
             position = match.end()
         self.at = 0

@@ -37,7 +37,9 @@ KINDS = {
     "single-page": Kind(30, None, incremental=False),
 }
 
-TOP_400 = "The limit of '{max}' for Top query has been exceeded. The value from the incoming request is '100'."
+TOP_400 = (
+    "The limit of '{max}' for Top query has been exceeded. The value from the incoming request is '100'."
+)
 PROFILES = {
     "honoured": Profile(),
     # every switch alone
@@ -56,10 +58,12 @@ PROFILES = {
     "past-last-400": Profile(past_last="400"),
     "churn": Profile(churn=Churn()),
     # combined
-    "legacy": Profile(filter=REFUSED, orderby=IGNORED, max_page_size=CAP, oversize="clamp-echo", total_pages="zero"),
+    "legacy": Profile(filter=REFUSED, orderby=IGNORED, max_page_size=CAP, oversize="clamp-echo",
+                      total_pages="zero"),
     "odata-strict": Profile(orderby=REFUSED, max_page_size=CAP, oversize="400", oversize_error=TOP_400,
                             past_last="400"),
-    "lazy": Profile(filter=IGNORED, orderby=IGNORED, max_page_size=CAP, oversize="clamp-echo", past_last="400"),
+    "lazy": Profile(filter=IGNORED, orderby=IGNORED, max_page_size=CAP, oversize="clamp-echo",
+                    past_last="400"),
     "nothing-works": Profile(filter=REFUSED, orderby=REFUSED, max_page_size=CAP, oversize="400",
                              oversize_error="The request is invalid.", empty_total_pages=1),
     "churn-filter-ignored": Profile(filter=IGNORED, max_page_size=CAP, churn=Churn()),
@@ -70,7 +74,7 @@ PROFILES = {
 
 def make_reader(server: FakeListServer, book: CapabilityBook | None = None, strict: bool = False) -> Reader:
     pool = ThreadPoolExecutor(4, thread_name_prefix="fake-page")
-    reader = Reader(
+    return Reader(
         server,  # type: ignore[arg-type]  # stands in for EAccountingClient.request
         pool,
         PageSize(ASK),
@@ -80,7 +84,6 @@ def make_reader(server: FakeListServer, book: CapabilityBook | None = None, stri
         stream="customers",
         strict=strict,
     )
-    return reader
 
 
 def query(kind: Kind, server: FakeListServer) -> ListQuery:
@@ -164,8 +167,12 @@ def test_what_was_learned_is_kept_and_the_next_run_pays_nothing(caplog: pytest.L
     book = CapabilityBook()
     read_all(make_reader(first_server, book), query(kind, first_server))
     state = book.export("customers")
-    assert state == {PATH: {"filter": "refused", "orderby": "refused", "page_size": CAP, "learned": state[PATH]["learned"]}}
-    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO and PATH + " " in r.getMessage()]
+    assert state == {
+        PATH: {"filter": "refused", "orderby": "refused", "page_size": CAP, "learned": state[PATH]["learned"]}
+    }
+    lines = [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.INFO and PATH + " " in r.getMessage()
+    ]
     assert len([m for m in lines if "kept in state" in m]) == 1, lines
     assert any(r.levelno == logging.DEBUG and "diagnosing" in r.getMessage() for r in caplog.records)
 
@@ -178,11 +185,9 @@ def test_what_was_learned_is_kept_and_the_next_run_pays_nothing(caplog: pytest.L
     assert len(second_server.requests) == 600 // CAP  # a full scan at the learned size, no 400
     assert all("$filter" not in p and "$orderby" not in p for p in second_server.requests)
     lines = [r.getMessage() for r in caplog.records if "kept in state" in r.getMessage()]
-    assert lines == [
-        f"customers: {PATH} rejected $filter (400), rejected $orderby (400), serves at most {CAP} rows a page; "
-        "reading full scans filtered client-side, de-duplicated by key, checked by count "
-        f"(learned {state[PATH]['learned']}, kept in state)"
-    ]
+    found = f"rejected $filter (400), rejected $orderby (400), serves at most {CAP} rows a page"
+    how = "reading full scans filtered client-side, de-duplicated by key, checked by count"
+    assert lines == [f"customers: {PATH} {found}; {how} (learned {state[PATH]['learned']}, kept in state)"]
 
 
 def test_state_older_than_the_relearn_period_is_dropped() -> None:
@@ -213,8 +218,9 @@ def test_a_shortfall_is_re_read_then_warned_or_raised(strict: bool, caplog: pyte
         assert (raised.value.stream, raised.value.path, raised.value.expected, raised.value.got) == (
             "customers", PATH, 300, 293,
         )  # fmt: skip
-        assert "customers: /customers served 293 distinct record(s) where TotalNumberOfResults said 300" in str(
-            raised.value
+        assert (
+            "customers: /customers served 293 distinct record(s) where TotalNumberOfResults said 300"
+            in str(raised.value)
         )
     else:
         records = read_all(reader, query(KINDS["full-table"], server))
