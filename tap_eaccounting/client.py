@@ -269,16 +269,10 @@ class EAccountingStream(Stream):
         assert param is not None
         return self.definition.path.replace("{" + param + "}", value)
 
-    def save_capabilities(self) -> None:
-        """What this stream's reads learned about their endpoints, into its state (``list_capabilities``)."""
-        self.stream_state.pop(CAPABILITIES_KEY, None)
-        if learned := self.runtime.capabilities.export(self.name):
-            self.stream_state[CAPABILITIES_KEY] = learned
-
     def get_records(self, context: Context | None) -> Iterable[Record]:
         if not self.config.get("detect_deletes"):
             yield from self.read_records(context)
-            self.save_capabilities()
+            self.runtime.capabilities.keep_in(self.name, self.stream_state)
             return
         keys = self.definition.keys
         seen: set[tuple[Any, ...]] = set()
@@ -286,7 +280,7 @@ class EAccountingStream(Stream):
             seen.add(tuple(record.get(k) for k in keys))
             yield record
         yield from self.detect_deletes(context, seen)
-        self.save_capabilities()
+        self.runtime.capabilities.keep_in(self.name, self.stream_state)
 
     def detect_deletes(self, context: Context | None, seen: set[tuple[Any, ...]]) -> Iterator[Record]:
         """Emit the keys the previous run saw and this run did not (see ``deletes``)."""
@@ -403,4 +397,4 @@ class AccountBalancesStream(EAccountingStream):
                 if str(exc.error_code) != FISCAL_YEAR_DOES_NOT_EXIST:
                     raise
                 self.logger.warning("account_balances: no fiscal year contains %s; date skipped", day)
-        self.save_capabilities()
+        self.runtime.capabilities.keep_in(self.name, self.stream_state)

@@ -16,6 +16,7 @@ from typing import Any
 
 from eaccounting_api import paging
 from eaccounting_api.errors import BadRequestError
+from tap_eaccounting.list_capabilities import IGNORED
 from tap_eaccounting.list_read import Bound, FilterIgnored, ReadContext, Record, RepairFailed
 from tap_eaccounting.list_requests import Ask, Relearned
 
@@ -57,6 +58,7 @@ def keyset(
             ctx.logger.warning("%s: null key in %s, keyset read stops early", q.label, keys)
             return
         if after is not None and not paging.between(cursor, after, None):
+            ctx.book.learn(q.endpoint, filter=IGNORED)
             raise RepairFailed(f"{q.endpoint}: the keyset cursor does not advance")
 
 

@@ -173,6 +173,13 @@ class CapabilityBook:
             return self._served.get(template, 0)
 
     # -- state and log ---------------------------------------------------------------------------------------
+    def keep_in(self, stream: str, state: dict[str, Any]) -> None:
+        """Write the notable entries of the endpoints ``stream`` read into its (stream-level) state."""
+        self.seed(stream, state.get(STATE_KEY))  # a no-op unless no read of the stream ran this run
+        state.pop(STATE_KEY, None)
+        if entries := self.export(stream):
+            state[STATE_KEY] = entries
+
     def export(self, stream: str) -> dict[str, dict[str, Any]]:
         """The notable entries of the endpoints ``stream`` read, for its state."""
         with self._lock:

@@ -66,7 +66,8 @@ without churn, where any shortfall is a lost row).
 page size the endpoint serves. ``ListRequests`` enforces it: at the bound the read stops, reconciles
 and warns. Before the bound, every loop ends on its own: walks after the computed pages, or on a short,
 empty, refused or all-seen page; a keyset when its cursor does not advance (then the filter is learned
-ignored); passes after one restart and one re-read; diagnoses after ``MAX_DIAGNOSES``.
+ignored); passes after one restart for ``$filter``, the restarts of at most ``MAX_DIAGNOSES`` diagnoses
+and one re-read.
 
 Incremental children (one state partition per parent) add no path around these reads: ``Reader.probe``
 only *counts* the rows of the flat sibling list at or after a watermark (one request, ``$pagesize=1``),
