@@ -178,7 +178,10 @@ def _ordinal(value: Any) -> tuple[int, Any]:
         return (1, value)
     text = str(value)
     if _INSTANT_PREFIX_RE.match(text):
-        return (2, instant_ticks(text))
+        try:
+            return (2, instant_ticks(text))
+        except ValueError:
+            return (4, text)
     if _GUID_RE.match(text):
         return (3, text.lower())
     return (4, text)
