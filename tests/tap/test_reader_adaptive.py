@@ -5,7 +5,6 @@ endpoint supports (see ``tap_eaccounting.reader``, "Adapting to the endpoint")."
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -254,6 +253,3 @@ def test_the_probe_does_not_trust_an_ignored_filter() -> None:
     assert reader.probe(q) is None  # known now: no request
     assert len(server.requests) == 1
 
-
-def _pages(server: FakeListServer) -> Iterator[int]:
-    return (int(p["$page"]) for p in server.requests)
