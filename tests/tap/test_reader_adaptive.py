@@ -252,4 +252,3 @@ def test_the_probe_does_not_trust_an_ignored_filter() -> None:
     assert book.get(PATH).filter == "ignored"
     assert reader.probe(q) is None  # known now: no request
     assert len(server.requests) == 1
-
