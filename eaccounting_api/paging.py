@@ -8,7 +8,9 @@ OData ``$filter``/``$orderby``). Change them here and nowhere else.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -25,7 +27,10 @@ FILTER_PARAM = "$filter"
 ORDERBY_PARAM = "$orderby"
 FIRST_PAGE = 1  # pages are 1-based
 DEFAULT_PAGE_SIZE = 1000  # the documented maximum
-MIN_PAGE_SIZE = 10  # halving on "page size too large" stops here
+MIN_PAGE_SIZE = 10  # the smallest page size the tap asks for: every plausible server serves it
+# Page sizes tried, largest first, when a page size is refused without the maximum named (the plausible
+# maxima: 1000, 500, 100, 50).
+PAGE_SIZE_STEPS = (1000, 500, 200, 100, 50, 20, MIN_PAGE_SIZE)
 # Endpoints with a declared "modified since" parameter, used instead of ``$filter`` for the bookmark.
 MODIFIED_SINCE_PARAMS = {"/customerinvoices": "modifiedSinceUtc"}
 # OData v4 writes Guid and DateTimeOffset literals unquoted (``Id gt 0f8c...``, ``ModifiedUtc ge
@@ -139,6 +144,86 @@ def odata_instant(value: str) -> str:
     return format_instant(parse_instant(value))
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_SECOND = dt.timedelta(seconds=1)
+_TICKS_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,7}))?")
+
+
+def instant_ticks(value: str) -> int:
+    """An API timestamp as 100 ns ticks since 1970 (the server's 7 fraction digits kept, which
+    ``parse_instant`` truncates to microseconds), to compare timestamps exactly."""
+    match = _TICKS_RE.match(value)
+    if match is None:
+        return (parse_instant(value) - _EPOCH) // dt.timedelta(microseconds=1) * 10
+    rest = value[match.end() :]
+    if rest in ("", "Z"):
+        base = dt.datetime.fromisoformat(match.group(1)).replace(tzinfo=dt.UTC)
+    else:
+        base = parse_instant(match.group(1) + rest)
+    return (base - _EPOCH) // _SECOND * 10_000_000 + int((match.group(2) or "").ljust(7, "0"))
+
+
+# -- the order the server sorts in (client-side checks of what $orderby and $filter promised) ---------------
+# Which order ``$orderby=Id`` means on the real API is UNVERIFIED: ordinal (the sandbox, .NET's
+# Guid.CompareTo) or SQL Server's ``uniqueidentifier`` order (last 6 bytes first), case-insensitive text.
+# A page counts as in order, and a row as past a bound, when it is so under either collation.
+_SQL_GUID_ORDER = (10, 11, 12, 13, 14, 15, 8, 9, 6, 7, 4, 5, 0, 1, 2, 3)
+_INSTANT_PREFIX_RE = re.compile(r"^\d{4}-\d\d-\d\dT")
+
+
+def _ordinal(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, 0)  # OData and SQL sort nulls first
+    if isinstance(value, bool | int | float):
+        return (1, value)
+    text = str(value)
+    if _INSTANT_PREFIX_RE.match(text):
+        try:
+            return (2, instant_ticks(text))
+        except ValueError:
+            return (4, text)
+    if _GUID_RE.match(text):
+        return (3, text.lower())
+    return (4, text)
+
+
+def _sql_server(value: Any) -> tuple[int, Any]:
+    kind, key = _ordinal(value)
+    if kind == 3:
+        raw = uuid.UUID(key).bytes_le
+        return (3, bytes(raw[i] for i in _SQL_GUID_ORDER))
+    if kind == 4:
+        return (4, key.casefold())
+    return (kind, key)
+
+
+COLLATIONS = (_ordinal, _sql_server)
+
+
+def in_order(rows: Sequence[Sequence[Any]]) -> bool:
+    """Whether key tuples are non-decreasing under one of the collations."""
+    if len(rows) < 2:
+        return True
+    for collate in COLLATIONS:
+        keys = [tuple(collate(v) for v in row) for row in rows]
+        if all(a <= b for a, b in itertools.pairwise(keys)):
+            return True
+    return False
+
+
+def between(values: Sequence[Any], low: Sequence[Any] | None, high: Sequence[Any] | None) -> bool:
+    """Whether ``values`` lies strictly after ``low`` and before ``high`` (``None``: unbounded) under
+    one of the collations: the client-side reading of ``after``/``before`` below."""
+    for collate in COLLATIONS:
+        key = tuple(collate(v) for v in values)
+        if low is not None and not key > tuple(collate(v) for v in low):
+            continue
+        if high is not None and not key < tuple(collate(v) for v in high):
+            continue
+        return True
+    return False
+
+
 # -- OData expressions -----------------------------------------------------------------------------------
 def string_literal(text: str) -> str:
     """An OData string literal: single quotes, an inner quote doubled. Always a string, even when the
@@ -189,7 +274,40 @@ def conjunction(*parts: str | None) -> str | None:
     return " and ".join(f"({p})" for p in present)
 
 
+# -- what a 400 blames (UNVERIFIED wordings: the sandbox's, IIS/ASP.NET OData's, and guesses) -------------
+# OData caps a page as ``$top``: "The limit of '500' for Top query has been exceeded."
+_PAGE_SIZE_WORDS = ("pagesize", "page size", "page_size", "top query", "$top", "maxtop", "max page")
+_FILTER_WORDS = ("$filter", "filter")
+_ORDERBY_WORDS = ("$orderby", "orderby", "order by", "sort")
+_NUMBER_RE = re.compile(r"\d+")
+
+
 def is_page_size_error(message: str) -> bool:
     """Whether a 400's text blames the page size (rather than ``$filter`` or ``$orderby``)."""
     lowered = message.lower()
-    return "pagesize" in lowered or "page size" in lowered
+    return any(word in lowered for word in _PAGE_SIZE_WORDS)
+
+
+def blames_filter(message: str) -> bool:
+    lowered = message.lower()
+    return any(word in lowered for word in _FILTER_WORDS)
+
+
+def blames_orderby(message: str) -> bool:
+    lowered = message.lower()
+    return any(word in lowered for word in _ORDERBY_WORDS)
+
+
+def named_page_size(message: str, refused: int) -> int | None:
+    """The largest number below ``refused`` that a page-size 400 names ("must be <= 500", "The limit of
+    '500' for Top query"), i.e. the maximum the server states; ``None`` if it names none."""
+    if not is_page_size_error(message):
+        return None
+    numbers = [int(n) for n in _NUMBER_RE.findall(message) if len(n) < 7]
+    below = [n for n in numbers if MIN_PAGE_SIZE <= n < refused]
+    return max(below) if below else None
+
+
+def smaller_page_sizes(refused: int) -> list[int]:
+    """The page sizes to try, largest first, when ``refused`` is refused and no maximum is named."""
+    return [size for size in PAGE_SIZE_STEPS if size < refused]

@@ -38,6 +38,8 @@ from eaccounting_api.authenticator import EAccountingAuthenticator
 from eaccounting_api.connection import DEFAULT_MAX_CONCURRENCY, client_from_config
 from eaccounting_api.errors import BadRequestError, NotFoundError
 from tap_eaccounting import deletes
+from tap_eaccounting.list_capabilities import STATE_KEY as CAPABILITIES_KEY
+from tap_eaccounting.list_capabilities import CapabilityBook
 from tap_eaccounting.reader import ListQuery, PageSize, Reader
 from tap_eaccounting.streams import BY_NAME, StreamDef
 
@@ -60,8 +62,8 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 class Runtime:
-    """What all streams of one tap run share: the API client, the thread pools, the page size, and the
-    parent id lists."""
+    """What all streams of one tap run share: the API client, the thread pools, the page size, what each
+    endpoint was found to support (``list_capabilities``), and the parent id lists."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
@@ -69,6 +71,8 @@ class Runtime:
         self.page_size = PageSize(int(config.get("page_size") or paging.DEFAULT_PAGE_SIZE))
         self.pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="page")
         self.fanout = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="parent")
+        self.capabilities = CapabilityBook()
+        self.strict = bool(config.get("strict_completeness"))
         self._parent_ids: dict[str, list[str]] = {}
         self._parent_listed_at: dict[str, str | None] = {}  # page 1's ServerTimeUtc of each listing
         self._lock = threading.Lock()
@@ -80,7 +84,18 @@ class Runtime:
         return client_from_config(self.config, max_concurrency=self.max_concurrency * 2)
 
     def reader(self, stream: Stream) -> Reader:
-        return Reader(self.client, self.pool, self.page_size, self.max_concurrency, stream.logger)
+        # A stream's first reader of the run starts from what its state says about the endpoints.
+        self.capabilities.seed(stream.name, stream.stream_state.get(CAPABILITIES_KEY))
+        return Reader(
+            self.client,
+            self.pool,
+            self.page_size,
+            self.max_concurrency,
+            stream.logger,
+            book=self.capabilities,
+            stream=stream.name,
+            strict=self.strict,
+        )
 
     def parent_ids(self, parent: str, stream: Stream) -> list[str]:
         """Every ``Id`` of the parent stream's endpoint (read once per run)."""
@@ -232,6 +247,7 @@ class EAccountingStream(Stream):
             since=since,
             since_param=paging.MODIFIED_SINCE_PARAMS.get(d.path),
             passthrough=self.passthrough,
+            template=d.path,
         )
 
     @cached_property
@@ -253,6 +269,7 @@ class EAccountingStream(Stream):
     def get_records(self, context: Context | None) -> Iterable[Record]:
         if not self.config.get("detect_deletes"):
             yield from self.read_records(context)
+            self.runtime.capabilities.keep_in(self.name, self.stream_state)
             return
         keys = self.definition.keys
         seen: set[tuple[Any, ...]] = set()
@@ -260,6 +277,7 @@ class EAccountingStream(Stream):
             seen.add(tuple(record.get(k) for k in keys))
             yield record
         yield from self.detect_deletes(context, seen)
+        self.runtime.capabilities.keep_in(self.name, self.stream_state)
 
     def detect_deletes(self, context: Context | None, seen: set[tuple[Any, ...]]) -> Iterator[Record]:
         """Emit the keys the previous run saw and this run did not (see ``deletes``)."""
@@ -377,3 +395,4 @@ class AccountBalancesStream(EAccountingStream):
                 if str(exc.error_code) != FISCAL_YEAR_DOES_NOT_EXIST:
                     raise
                 self.logger.warning("account_balances: no fiscal year contains %s; date skipped", day)
+        self.runtime.capabilities.keep_in(self.name, self.stream_state)

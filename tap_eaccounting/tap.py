@@ -38,7 +38,8 @@ class TapEAccounting(Tap):
             "page_size",
             th.IntegerType,
             default=paging.DEFAULT_PAGE_SIZE,
-            description="Records per page ($pagesize); halved automatically if the server refuses it.",
+            description="Records per page ($pagesize); an endpoint that serves fewer is asked for what it "
+            "serves (learned from its answers, kept in state).",
         ),
         th.Property(
             "max_concurrency",
@@ -52,6 +53,13 @@ class TapEAccounting(Tap):
             default=False,
             description="Compare each run's ids with the previous run's (a digest kept in state) and emit "
             "the missing ones with _sdc_deleted_at. Costs one full id scan per stream and run.",
+        ),
+        th.Property(
+            "strict_completeness",
+            th.BooleanType,
+            default=False,
+            description="Fail a stream whose distinct records stay below the server's TotalNumberOfResults "
+            "after a re-read (by default a warning with the counts). For sources without churn.",
         ),
         th.Property(
             "account_balance_dates",

@@ -1,0 +1,153 @@
+"""One read of a list query in progress: what it emitted, what it counted, and the checks every page
+goes through (shared by the page walk and the keyset repairs; see ``reader`` for the design).
+
+Emitted rows are de-duplicated by key and replication-key value (an unchanged row served twice goes
+out once; a newer version of it goes out again). Counted keys are those the query *as sent* served,
+whatever the client-side filter then kept, per kind of query (with or without the server-side "since"
+restriction), across the passes of the read: that count is what ``TotalNumberOfResults`` describes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from eaccounting_api import paging
+from eaccounting_api.paging import Page
+from tap_eaccounting.list_capabilities import IGNORED, OK, CapabilityBook
+from tap_eaccounting.list_query import ListQuery, ReadStats
+from tap_eaccounting.list_requests import Ask, ListRequests
+
+Record = dict[str, Any]
+Bound = tuple[tuple[Any, ...], tuple[Any, ...]]
+
+
+class FilterIgnored(Exception):
+    """Rows violating the ``$filter`` sent came back: the query did not run as written."""
+
+
+class RepairFailed(Exception):
+    """A keyset repair step (tail, gap check) cannot be trusted: its results are dropped."""
+
+
+@dataclass
+class ReadContext:
+    q: ListQuery
+    requests: ListRequests
+    book: CapabilityBook
+    pool: ThreadPoolExecutor
+    window: int
+    logger: logging.Logger
+    stats: ReadStats
+    emitted: set[tuple[Any, ...]] = field(default_factory=set)
+    counted: dict[bool, set[Any]] = field(default_factory=lambda: {False: set(), True: set()})
+    max_total: int = 0  # the largest TotalNumberOfResults of the read
+    size: int = paging.DEFAULT_PAGE_SIZE  # the page size served (for the bound)
+    # The current pass:
+    restricted: bool = False  # the query sent carries the "since" restriction
+    totals: list[int] = field(default_factory=list)  # TotalNumberOfResults of its page walk
+    meta_doubt: bool = False  # Meta contradicted the rows served (TotalNumberOfPages or Results)
+    churn: bool = False  # TotalNumberOfResults moved between its pages
+    repaired: bool = False  # tail and gap checks ran (else churn is only caught by a re-read)
+    _since_ticks: int | None = None
+    _null_keys: itertools.count[int] = field(default_factory=itertools.count)
+
+    def __post_init__(self) -> None:
+        q = self.q
+        if q.since and q.replication_key:
+            self._since_ticks = paging.instant_ticks(paging.odata_instant(q.since))
+
+    def begin_pass(self, restricted: bool) -> None:
+        self.restricted = restricted
+        self.totals = []
+        self.meta_doubt = False
+        self.churn = False
+        self.repaired = False
+
+    # -- keys and predicates ------------------------------------------------------------------------------
+    def key(self, row: Record, keys: tuple[str, ...] | None = None) -> tuple[Any, ...]:
+        return tuple(row.get(k) for k in (self.q.order_keys if keys is None else keys))
+
+    def at_or_after(self, row: Record, ticks: int | None) -> bool:
+        """Whether the row's replication key is at or after ``ticks`` (``None``: no bound)."""
+        if ticks is None:
+            return True
+        rk = self.q.replication_key
+        value = row.get(rk) if rk else None
+        return bool(value) and paging.instant_ticks(str(value)) >= ticks
+
+    def keep(self, row: Record) -> bool:
+        """The "since" bound, applied client-side to every row (a no-op where the server applied it)."""
+        return self.at_or_after(row, self._since_ticks)
+
+    @property
+    def since_ticks(self) -> int | None:
+        return self._since_ticks
+
+    # -- a page ---------------------------------------------------------------------------------------------
+    def note(self, page: Page) -> None:
+        """Totals of a page of the walk: the reconciliation's reference and the bound's input."""
+        self.totals.append(page.total_results)
+        self.max_total = max(self.max_total, page.total_results)
+        if len(self.totals) > 1 and page.total_results != self.totals[0]:
+            self.churn = self.stats.churn = True
+
+    def check(self, rows: list[Record], ask: Ask, inside: Any = None) -> None:
+        """What the request promised, checked on its rows: the ``$orderby`` (on any page of 2+ rows) and
+        the ``$filter`` (``inside``: its client-side reading). Learns the verdicts; a violated filter
+        raises ``FilterIgnored``."""
+        template = self.q.endpoint
+        if ask.orderby and len(rows) >= 2:
+            ordered = paging.in_order([self.key(r, ask.orderby) for r in rows])
+            if not ordered:
+                self.logger.debug("%s: a page of %s not in %s order", self.q.label, template, ask.orderby)
+            self.book.learn(template, orderby=OK if ordered else IGNORED)
+        if ask.filter and inside is not None and rows:
+            if not all(inside(r) for r in rows):
+                self.logger.debug("%s: %s served rows its $filter excludes", self.q.label, template)
+                self.book.learn(template, filter=IGNORED)
+                raise FilterIgnored(template)
+            self.book.learn(template, filter=OK)
+
+    def count(self, rows: list[Record]) -> set[Any]:
+        """Count the rows served by the query as sent; the keys new to this read."""
+        counted = self.counted[self.restricted]
+        fresh = set()
+        for row in rows:
+            key: Any = self.key(row)
+            if any(v is None for v in key):
+                key = ("<no key>", next(self._null_keys))
+            if key not in counted:
+                counted.add(key)
+                fresh.add(key)
+        self.max_total = max(self.max_total, len(counted))
+        return fresh
+
+    def emit(self, rows: list[Record]) -> Iterator[Record]:
+        """The rows the "since" bound keeps, each version once."""
+        rk = self.q.replication_key
+        for row in rows:
+            if not self.keep(row):
+                continue
+            key = self.key(row)
+            if any(v is None for v in key):
+                yield row
+                continue
+            identity = (*key, row.get(rk)) if rk else key
+            if identity not in self.emitted:
+                self.emitted.add(identity)
+                yield row
+
+    @property
+    def distinct(self) -> int:
+        return len(self.counted[self.restricted])
+
+    @property
+    def expected(self) -> int:
+        """What the pass should have counted: its smallest total (rows deleted meanwhile were seen or
+        not; rows created meanwhile need not be)."""
+        return min(self.totals) if self.totals else 0

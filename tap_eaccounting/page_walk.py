@@ -1,0 +1,144 @@
+"""The page-index walk of a list query: page 1, then the rest concurrently, emitted in page order.
+
+How many pages: ``ceil(TotalNumberOfResults / size served)``, never ``Meta.TotalNumberOfPages``
+alone (a server may say 0 while serving rows). The size served is what page 1 reveals: ``Meta.PageSize``
+when below the ask (a server that clamps and says so), else the rows of page 1 when it holds fewer than
+asked yet is not the last (a server that clamps but echoes the ask); either is learned as the endpoint's
+``page_size``, and later pages are asked for at that size, so page ``p`` starts where the server's
+page ``p`` starts whichever size it counts in. Past the computed last page the walk goes on one page
+at a time while pages come back full with new keys and the counts do not add up (Meta contradicts the
+rows served). A page past the end may come back empty or as a 400: both end the walk.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+
+from eaccounting_api.errors import BadRequestError
+from eaccounting_api.paging import Page
+from tap_eaccounting.list_read import Bound, ReadContext, Record
+from tap_eaccounting.list_requests import Ask
+
+
+@dataclass
+class PageWalk:
+    ctx: ReadContext
+    ask: Ask  # page 1's request
+    inside: Callable[[Record], bool] | None  # the $filter's client-side reading, if one is sent
+    progress: Callable[[int, int], None]
+    size: int = 0  # the page size served
+    pages_read: int = 0
+    rows: int = 0  # rows served by this walk
+    last_rows: int = 0  # rows of the last page
+    last_fresh: int = 0  # keys of the last page new to the read
+    bounds: list[Bound | None] = field(default_factory=list)  # first and last key of each page
+    first: Page | None = None
+
+    @property
+    def multi_page(self) -> bool:
+        return self.pages_read > 1
+
+    def run(self) -> Iterator[Record]:
+        ctx = self.ctx
+        first = ctx.requests.first(ctx.q, self.ask)
+        self.first = first
+        if ctx.stats.first_server_time is None:
+            ctx.stats.first_server_time = first.server_time
+        ctx.note(first)
+        self.size = self._served_size(first)
+        ctx.size = min(ctx.size, self.size)
+        planned = max(1, math.ceil(first.total_results / self.size))
+        rows = len(first.data)
+        if first.total_pages != (math.ceil(first.total_results / self.size) if first.total_results else 0):
+            ctx.meta_doubt = first.total_pages > 1 or rows > 0  # a count of 0 or 1 for no rows is fine
+        if first.total_results < rows:
+            ctx.meta_doubt = True
+        self.progress(1, planned)
+        yield from self._take(first)
+        if planned > 1:
+            yield from self._bulk(planned)
+        yield from self._extend()
+
+    def _served_size(self, first: Page) -> int:
+        asked, rows = self.ask.size, len(first.data)
+        learned: int | None = None
+        if 0 < rows < asked and first.total_results > rows:
+            learned = rows  # not the last page, yet short: what the server really serves
+        elif 0 < first.size < asked and rows <= first.size:
+            learned = first.size  # clamped, and said so
+        if learned is None:
+            return asked
+        self.ctx.book.learn(self.ctx.q.endpoint, page_size=learned)
+        return learned
+
+    def _take(self, page: Page) -> Iterator[Record]:
+        """Check, count and emit one page."""
+        ctx = self.ctx
+        ctx.check(page.data, self.ask, self.inside)
+        ctx.stats.pages += 1
+        self.pages_read += 1
+        self.last_fresh = len(ctx.count(page.data))
+        data = page.data
+        self.rows += len(data)
+        self.last_rows = len(data)
+        self.bounds.append((ctx.key(data[0]), ctx.key(data[-1])) if data else None)
+        yield from ctx.emit(data)
+
+    def _bulk(self, planned: int) -> Iterator[Record]:
+        ctx = self.ctx
+        futures: dict[int, Future[Page]] = {}
+        next_page = 2
+        total = planned
+
+        def fill() -> None:
+            nonlocal next_page
+            while next_page <= total and len(futures) < ctx.window:
+                ask = replace(self.ask, page=next_page, size=self.size)
+                futures[next_page] = ctx.pool.submit(ctx.requests.get, ctx.q, ask)
+                next_page += 1
+
+        try:
+            fill()
+            number = 2
+            while number <= total:
+                try:
+                    page = futures.pop(number).result()
+                except BadRequestError as exc:
+                    ctx.logger.debug("%s: page %d refused (%s): past the last page", ctx.q.label, number, exc)
+                    break
+                ctx.note(page)
+                # Rows were added: read the new pages too.
+                total = max(total, math.ceil(page.total_results / self.size))
+                fill()
+                self.progress(number, total)
+                yield from self._take(page)
+                if not page.data:
+                    break  # past the end (rows were deleted meanwhile)
+                number += 1
+        finally:
+            for pending in futures.values():
+                pending.cancel()
+
+    def _extend(self) -> Iterator[Record]:
+        """Past the computed last page, while pages come back full, bring new keys, and the counts do not
+        add up. Ends on a short or empty page, a 400, or a page of keys already seen."""
+        ctx = self.ctx
+        number = self.pages_read + 1
+        while self.last_fresh and self.last_rows >= self.size and self._counts_disagree(number):
+            try:
+                page = ctx.requests.get(ctx.q, replace(self.ask, page=number, size=self.size))
+            except BadRequestError as exc:
+                ctx.logger.debug("%s: page %d refused (%s): past the last page", ctx.q.label, number, exc)
+                return
+            ctx.note(page)
+            self.progress(number, number)
+            yield from self._take(page)
+            number += 1
+
+    def _counts_disagree(self, next_page: int) -> bool:
+        assert self.first is not None
+        ctx = self.ctx
+        return ctx.meta_doubt or self.rows != max(ctx.totals) or self.first.total_pages >= next_page
