@@ -61,6 +61,16 @@ def response_schema_name(op: dict[str, Any], status: str = "200") -> str | None:
     return None
 
 
+def response_item_schema_name(op: dict[str, Any], status: str = "200") -> str | None:
+    """For a JSON body that is an array of ``$ref`` items, the item schema's name."""
+    schema = (
+        op.get("responses", {}).get(status, {}).get("content", {}).get("application/json", {}).get("schema")
+    )
+    if isinstance(schema, dict) and schema.get("type") == "array" and "$ref" in schema.get("items", {}):
+        return ref_name(schema["items"]["$ref"])
+    return None
+
+
 def request_schema_name(op: dict[str, Any]) -> str | None:
     content = op.get("requestBody", {}).get("content", {})
     for media in ("application/json", "text/json", "application/*+json"):
