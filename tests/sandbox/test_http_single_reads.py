@@ -218,6 +218,12 @@ def test_sie4_export_of_a_whole_fiscal_year(api: Api) -> None:
     assert result
     assert sum(opening.values()) == pytest.approx(0, abs=0.01)
     assert sum(closing.values()) + sum(result.values()) == pytest.approx(0, abs=0.01)
+    kinds = dict(re.findall(r"^#KTYP (\d+) ([TSIK])\r$", text, re.M))
+    assert {kinds[n] for n in [*opening, *closing]} <= {"T", "S"}  # results restart each year
+    assert {kinds[n] for n in result} <= {"I", "K"}
+    balances = {str(b["AccountNumber"]): b["Balance"] for b in api.get(f"/accountbalances/{end}")["Data"]}
+    for number, amount in [*closing.items(), *result.items()]:
+        assert balances[number] == pytest.approx(amount, abs=0.01), number
     vouchers = api.get(f"/vouchers/{year['Id']}", **{"$pagesize": "1"})["Meta"]["TotalNumberOfResults"]
     assert text.count("\r\n#VER ") == vouchers
     for block in text.split("#VER ")[1:]:
