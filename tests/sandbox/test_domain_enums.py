@@ -47,6 +47,11 @@ def test_demo_statuses_use_each_schemas_own_numbering(company: Company) -> None:
     payments = [v for v in company.collection("vouchers").items if v["VoucherText"].startswith("Innbetaling")]
     assert payments
     assert {v["VoucherType"] for v in payments} == {10}  # BankTransactionDeposit
+    accounts = company.collection("bankaccounts").items
+    assert [(a["BankAccountType"], a["BankAccountTypeDescription"]) for a in accounts] == [
+        (1, "Cheque account"),  # 1 = ChequeAccount
+        (3, "Savings account"),  # 3 = SavingsAccount (2 is CashAccount)
+    ]
 
 
 def test_every_integer_enum_of_the_demo_data_holds(company: Company) -> None:
