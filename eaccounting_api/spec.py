@@ -61,6 +61,16 @@ def response_schema_name(op: dict[str, Any], status: str = "200") -> str | None:
     return None
 
 
+def response_item_schema_name(op: dict[str, Any], status: str = "200") -> str | None:
+    """For a JSON body that is an array of ``$ref`` items, the item schema's name."""
+    schema = (
+        op.get("responses", {}).get(status, {}).get("content", {}).get("application/json", {}).get("schema")
+    )
+    if isinstance(schema, dict) and schema.get("type") == "array" and "$ref" in schema.get("items", {}):
+        return ref_name(schema["items"]["$ref"])
+    return None
+
+
 def request_schema_name(op: dict[str, Any]) -> str | None:
     content = op.get("requestBody", {}).get("content", {})
     for media in ("application/json", "text/json", "application/*+json"):
@@ -116,6 +126,43 @@ def list_endpoints() -> tuple[ListEndpoint, ...]:
             )
         )
     return tuple(found)
+
+
+@cache
+def integer_enums(schema_name: str) -> dict[str, frozenset[int]]:
+    """``{property: allowed values}`` for the integer properties of ``schema_name`` that have an enum.
+
+    Most of these enums exist in Visma's spec only as description prose ("1 = Ongoing, 2 = Finished");
+    the generator makes them structural (``enum`` plus ``x-enum-names``). A nullable property also
+    accepts null, which is not among the values here.
+    """
+    props = schemas()[schema_name].get("properties", {})
+    return {
+        name: frozenset(v for v in prop["enum"] if isinstance(v, int) and not isinstance(v, bool))
+        for name, prop in props.items()
+        if "enum" in prop and "integer" in _types(prop)
+    }
+
+
+def enum_names(schema_name: str, prop_name: str) -> dict[int, str]:
+    """``{value: label}`` of an enum the spec names (``x-enum-names``); empty when it names none."""
+    prop = schemas()[schema_name]["properties"][prop_name]
+    pairs = zip(prop.get("enum", []), prop.get("x-enum-names", []), strict=False)
+    return {value: label for value, label in pairs if value is not None and label is not None}
+
+
+@cache
+def enum_value(schema_name: str, prop_name: str, label: str) -> int:
+    """The value the spec names ``label`` (``enum_value("ProjectApi", "Status", "Finished")`` -> 2)."""
+    for value, name in enum_names(schema_name, prop_name).items():
+        if name == label:
+            return value
+    raise KeyError(f"{schema_name}.{prop_name} has no value named {label!r}")
+
+
+def _types(prop: dict[str, Any]) -> list[str]:
+    raw = prop.get("type")
+    return [raw] if isinstance(raw, str) else list(raw or [])
 
 
 @cache

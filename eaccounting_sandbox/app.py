@@ -2,7 +2,7 @@
 
 Routes are generated from ``eaccounting_api.spec``: every paginated list endpoint
 (``spec.list_endpoints()``) goes through the paging pipeline (``list_pages``); every other GET is a
-single-object read (``reads.get_record``); every POST/PUT/DELETE goes to ``writes.write``. Nothing is
+single-object read (``reads.read``); every POST/PUT/DELETE goes to ``writes.write``. Nothing is
 hand-listed. Each /v2 request is authenticated (401), rate limited per client and endpoint (429) and
 checked against the operation's scopes (403) before the domain sees it.
 """
@@ -67,11 +67,11 @@ def _list_handler(sandbox: Sandbox, endpoint: spec.ListEndpoint) -> Handler:
     return handle
 
 
-def _get_handler(sandbox: Sandbox, spec_path: str, schema: str | None) -> Handler:
+def _get_handler(sandbox: Sandbox, spec_path: str, op: dict[str, Any]) -> Handler:
     async def handle(request: Request) -> Response:
         company = sandbox.authorize(request, "GET", spec_path)
-        record = reads.get_record(company, spec_path, request.path_params)
-        return sandbox.json_response(200, record, schema, f"GET {request.url.path}")
+        answer = reads.read(company, spec_path, request.path_params, dict(request.query_params))
+        return sandbox.read_response(answer, op, f"GET {request.url.path}")
 
     return handle
 
@@ -119,7 +119,7 @@ def api_routes(sandbox: Sandbox) -> list[BaseRoute]:
             if verb == "GET" and path in lists:
                 inner = _list_handler(sandbox, lists[path])
             elif verb == "GET":
-                inner = _get_handler(sandbox, path, spec.response_schema_name(op))
+                inner = _get_handler(sandbox, path, op)
             else:
                 inner = _write_handler(sandbox, verb, path, op)
             handler = _guarded(sandbox, verb, path, inner)

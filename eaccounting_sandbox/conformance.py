@@ -59,6 +59,14 @@ class Conformance:
             return
         self._check(schema_name, body, where)
 
+    def check_items(self, item_schema: str, body: Any, where: str) -> None:
+        """A body the spec declares as a JSON array of ``item_schema``."""
+        if not isinstance(body, list):
+            self._record(where, f"the spec declares a JSON array of {item_schema}")
+            return
+        for index, item in enumerate(body):
+            self._check(item_schema, item, f"{where} [{index}]")
+
     def check_error(self, body: dict[str, Any], where: str) -> None:
         self._check(ERROR_SCHEMA, body, where)
 

@@ -14,7 +14,14 @@ from __future__ import annotations
 import gc
 from datetime import UTC, date, datetime
 
-from eaccounting_sandbox import demo_documents, demo_other, demo_purchase, demo_reference, demo_sales
+from eaccounting_sandbox import (
+    demo_company,
+    demo_documents,
+    demo_other,
+    demo_purchase,
+    demo_reference,
+    demo_sales,
+)
 from eaccounting_sandbox.demo_context import Ctx
 from eaccounting_sandbox.demo_country import ACCOUNT_TYPES, profile
 from eaccounting_sandbox.demo_schema import build
@@ -46,6 +53,8 @@ def generate_company(
         demo_purchase.generate(ctx)
         demo_documents.generate(ctx)
         demo_other.generate(ctx)
+        # Last: it draws from ctx.rng, and every earlier generator's data stays as it was.
+        demo_company.settings(ctx)
     finally:
         if was_enabled:
             gc.enable()

@@ -7,6 +7,7 @@ from datetime import date
 from eaccounting_sandbox.demo_context import BASE_CUSTOMER_INVOICES, Ctx, voucher
 from eaccounting_sandbox.demo_schema import build
 from eaccounting_sandbox.demo_time import midnight_z
+from eaccounting_sandbox.enum_values import invoice_voucher_type, payment_voucher_type
 from eaccounting_sandbox.store import Record
 
 
@@ -32,7 +33,7 @@ def book_invoices(ctx: Ctx, invoices: list[Record], receivables: int, sales: int
                 (sales, max(-(total - vat), 0.0), max(total - vat, 0.0), text),
                 (vat_account, max(-vat, 0.0), max(vat, 0.0), text),
             ],
-            VoucherType=4,
+            VoucherType=invoice_voucher_type(credit=inv["IsCreditInvoice"]),
             SourceId=inv["Id"],
         )
         rec["Id"] = inv["VoucherId"]
@@ -82,7 +83,7 @@ def book_invoices(ctx: Ctx, invoices: list[Record], receivables: int, sales: int
                         (ctx.profile.bank, max(total, 0.0), max(-total, 0.0), pay_text),
                         (receivables, max(-total, 0.0), max(total, 0.0), pay_text),
                     ],
-                    VoucherType=5,
+                    VoucherType=payment_voucher_type(customer=True),
                     SourceId=inv["Id"],
                 )
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from eaccounting_api import spec
 from eaccounting_sandbox.demo_context import Ctx, voucher
 from eaccounting_sandbox.demo_reference import record
 from eaccounting_sandbox.demo_schema import build
@@ -27,7 +28,7 @@ def generate(ctx: Ctx) -> None:
                 StartDate=midnight_z(ctx.start + timedelta(days=30 * n)),
                 CustomerId=customers[n]["Id"],
                 CustomerName=customers[n]["Name"],
-                Status=n % 2,
+                Status=spec.enum_value("ProjectApi", "Status", "Finished" if n % 2 else "Ongoing"),
             )
             for n in range(5)
         ],

@@ -8,6 +8,7 @@ from eaccounting_sandbox.demo_context import Ctx
 from eaccounting_sandbox.demo_reference import record
 from eaccounting_sandbox.demo_schema import build, skeleton
 from eaccounting_sandbox.demo_time import date_only, midnight_z
+from eaccounting_sandbox.enum_values import SUPPLIER_INVOICE, payment_status
 from eaccounting_sandbox.store import Record
 
 SUPPLIERS = (
@@ -88,6 +89,11 @@ def _supplier_invoices(ctx: Ctx) -> None:  # noqa: PLR0915 - one flat hot loop k
     cost_row.update(VatCodeId=vat_code, LineNumber=0)
     vat_row = skeleton("SupplierInvoiceRowApi")
     vat_row.update(AccountNumber=vat_rate.purchase_account, LineNumber=1, TransactionText="Inngående mva")
+    # Supplier invoices number their statuses apart from customer invoices (3 = Unpaid, 6 = Paid, ...).
+    paid_status, unpaid, overdue = (
+        payment_status(SUPPLIER_INVOICE, paid=paid, overdue=late)
+        for paid, late in ((True, False), (False, False), (False, True))
+    )
     days: dict[int, tuple[date, str, str, str, str]] = {}
     invoices = []
     n_suppliers, n_costs = len(per_supplier), len(costs)
@@ -126,7 +132,7 @@ def _supplier_invoices(ctx: Ctx) -> None:  # noqa: PLR0915 - one flat hot loop k
         inv["IsCreditInvoice"] = credit
         inv["OcrNumber"] = f"{700000 + i}"
         inv["RemainingAmount"] = inv["RemainingAmountInvoiceCurrency"] = remaining
-        inv["PaymentStatus"] = 0 if paid else (2 if due < ctx.today else 1)
+        inv["PaymentStatus"] = paid_status if paid else (overdue if due < ctx.today else unpaid)
         inv["PaymentDate"] = paid_on if paid else None
         inv["VoucherNumber"] = f"L{i + 1}"
         inv["VoucherId"] = voucher_ids[i]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from eaccounting_api import spec
 from eaccounting_sandbox.demo_context import Ctx
 from eaccounting_sandbox.demo_schema import build, properties
 from eaccounting_sandbox.demo_time import midnight_z
@@ -171,7 +172,7 @@ def reference_data(ctx: Ctx) -> None:
                 "bankaccount",
                 n,
                 Bank=banks[n]["Id"],
-                BankAccountType=1 + n,
+                BankAccountType=spec.enum_value("BankAccountApi", "BankAccountType", kind),
                 BankAccountTypeDescription=desc,
                 Bban=f"1234.56.{78901 + n}",
                 Name=name,
@@ -182,8 +183,11 @@ def reference_data(ctx: Ctx) -> None:
                 CurrencyCode=prof.currency,
                 Balance=build("BalanceAndDateApi", Balance=0.0, Date=midnight_z(ctx.today)),
             )
-            for n, (name, desc) in enumerate(
-                (("Driftskonto", "Cheque account"), ("Sparekonto", "Savings account"))
+            for n, (name, kind, desc) in enumerate(
+                (
+                    ("Driftskonto", "ChequeAccount", "Cheque account"),
+                    ("Sparekonto", "SavingsAccount", "Savings account"),
+                )
             )
         ],
     )

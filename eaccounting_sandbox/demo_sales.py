@@ -16,6 +16,7 @@ from eaccounting_sandbox import demo_bookkeeping
 from eaccounting_sandbox.demo_context import BASE_CUSTOMER_INVOICES, Ctx, customer_fields
 from eaccounting_sandbox.demo_schema import build, skeleton, vat_specification
 from eaccounting_sandbox.demo_time import date_only, midnight_z
+from eaccounting_sandbox.enum_values import CUSTOMER_INVOICE, payment_status
 from eaccounting_sandbox.store import Record
 
 FIRST_NAMES = (
@@ -240,6 +241,7 @@ def _invoices(ctx: Ctx) -> None:  # noqa: PLR0915 - one flat hot loop is what ma
     clocks = [
         f"T{8 + k % 9:02d}:{k % 60:02d}:{(k * 7) % 60:02d}.{(k * 7919) % 10000000:07d}Z" for k in range(10007)
     ]
+    paid_status = payment_status(CUSTOMER_INVOICE, paid=True, overdue=False)
     days: dict[int, tuple[date, str]] = {}
     dues: dict[tuple[int, int], tuple[str, int, bool, list[str]]] = {}
     invoices: list[Record] = []
@@ -261,7 +263,7 @@ def _invoices(ctx: Ctx) -> None:  # noqa: PLR0915 - one flat hot loop is what ma
             pays = [midnight_z(due - timedelta(days=k)) for k in range(5)]
             due_info = dues[due_key] = (
                 date_only(due),
-                2 if due < today else 1,
+                payment_status(CUSTOMER_INVOICE, paid=False, overdue=due < today),
                 (today - due).days > 20,
                 pays,
             )
@@ -293,7 +295,7 @@ def _invoices(ctx: Ctx) -> None:  # noqa: PLR0915 - one flat hot loop is what ma
         inv["CreatedUtc"] = created
         if paid:
             inv["RemainingAmount"] = inv["RemainingAmountInvoiceCurrency"] = 0.0
-            inv["PaymentStatus"] = 0
+            inv["PaymentStatus"] = paid_status
             pay_z = pays[i % 5]
             inv["PaymentDate"] = pay_z
             inv["ModifiedUtc"] = pay_z[:10] + created[10:]

@@ -10,6 +10,10 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+# cli imports only the switches at module level (its server imports wait inside main), so this
+# import works without the extra; the check below runs before anything needs the web stack.
+from eaccounting_sandbox.cli import main as cli_main
+
 WEB_STACK = ("starlette", "uvicorn")
 MISSING_EXTRA = (
     "eaccounting-sandbox: the sandbox needs the 'sandbox' extra: pip install 'eaccounting-singer[sandbox]'"
@@ -26,9 +30,6 @@ def main(argv: list[str] | None = None) -> int:
     if missing_web_stack():
         print(MISSING_EXTRA, file=sys.stderr)
         return EXIT_MISSING_EXTRA
-    # Imported only once the check passed: the CLI's imports need the web stack.
-    from eaccounting_sandbox.cli import main as cli_main
-
     return cli_main(argv)
 
 

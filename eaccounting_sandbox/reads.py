@@ -2,27 +2,31 @@
 
 ``list_records`` gives the items of a list endpoint before OData and paging (``list_pages`` applies
 those); endpoint-specific list handlers cover parametrized paths and endpoint query parameters, every
-other list endpoint is its stored collection as is. ``get_record`` answers the GET-by-id paths.
+other list endpoint is its stored collection as is. ``read`` answers every other GET: ``get_record`` the
+GET-by-id paths, ``READERS`` the company settings, exchange rates, offset candidates (``reads_company``),
+the print endpoints (``reads_print``) and the SIE export (``sie_export``).
 """
 
 from __future__ import annotations
 
-import uuid
+import base64
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eaccounting_api import spec
-from eaccounting_sandbox.demo_country import profile
 from eaccounting_sandbox.demo_schema import build
 from eaccounting_sandbox.demo_time import instant_key, parse_day
 from eaccounting_sandbox.error_responses import (
-    FISCAL_YEAR_DOES_NOT_EXIST,
     QUERY_DATETIME_ERROR,
-    ApiError,
     bad_query,
     not_found,
 )
+from eaccounting_sandbox.ledger_balances import account_balances
+from eaccounting_sandbox.reads_company import company_settings, exchange_rate, offset_candidates
+from eaccounting_sandbox.reads_print import PRINTS, FileBody, print_document
+from eaccounting_sandbox.request_params import bool_param, day_param, uuid_param
+from eaccounting_sandbox.sie_export import sie4_export
 from eaccounting_sandbox.store import Company, Record
 
 ListHandler = Callable[[Company, Mapping[str, str], Mapping[str, str]], list[Record]]
@@ -43,34 +47,6 @@ def list_records(
     return company.collections[name].items
 
 
-# -- query parameter parsing (bad values are 400, never silently ignored) ------------------------
-def _bool(query: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw.lower() in ("true", "false"):
-        return raw.lower() == "true"
-    raise bad_query(f"The value '{raw}' is not valid for query parameter {name} (expected true/false).")
-
-
-def _day(raw: str | None, name: str, default: date) -> date:
-    if raw is None or raw == "":
-        return default
-    day = parse_day(raw)
-    if day is None:
-        raise bad_query(
-            f"The value '{raw}' is not a valid date for {name} (yyyy-MM-dd).", QUERY_DATETIME_ERROR
-        )
-    return day
-
-
-def _uuid(raw: str | None, what: str) -> str:
-    try:
-        return str(uuid.UUID(raw or ""))
-    except ValueError:
-        raise not_found(f"{what} '{raw}' was not found.") from None
-
-
 # -- list handlers --------------------------------------------------------------------------------
 def _customerinvoices(company: Company, _params: Mapping[str, str], query: Mapping[str, str]) -> list[Record]:
     items = company.collection("customerinvoices").items
@@ -87,12 +63,12 @@ def _customerinvoices(company: Company, _params: Mapping[str, str], query: Mappi
 
 
 def _accounts_by_year(company: Company, params: Mapping[str, str], _q: Mapping[str, str]) -> list[Record]:
-    year_id = company.fiscal_year(_uuid(params.get("fiscalyearId"), "Fiscal year"))["Id"]
+    year_id = company.fiscal_year(uuid_param(params.get("fiscalyearId"), "Fiscal year"))["Id"]
     return [a for a in company.collection("accounts").items if a["FiscalYearId"] == year_id]
 
 
 def _vouchers_by_year(company: Company, params: Mapping[str, str], _q: Mapping[str, str]) -> list[Record]:
-    year = company.fiscal_year(_uuid(params.get("fiscalyearId"), "Fiscal year"))
+    year = company.fiscal_year(uuid_param(params.get("fiscalyearId"), "Fiscal year"))
     start, end = parse_day(year["StartDate"]), parse_day(year["EndDate"])
     if start is None or end is None:
         raise not_found(f"Fiscal year {year['Id']} has no valid dates.")
@@ -106,14 +82,14 @@ def _vouchers_by_year(company: Company, params: Mapping[str, str], _q: Mapping[s
 
 def _bank_transactions(matched: bool) -> ListHandler:
     def handler(company: Company, params: Mapping[str, str], query: Mapping[str, str]) -> list[Record]:
-        account_id = _uuid(params.get("bankAccountId"), "Bank account")
+        account_id = uuid_param(params.get("bankAccountId"), "Bank account")
         if company.collection("bankaccounts").get(account_id) is None:
             raise not_found(f"Bank account '{account_id}' was not found.")
         # Spec: fromDate defaults to the first, toDate to the last day of the current month.
         first = datetime.now(UTC).date().replace(day=1)
         last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        start = _day(query.get("fromDate"), "fromDate", first)
-        end = _day(query.get("toDate"), "toDate", last)
+        start = day_param(query.get("fromDate"), "fromDate", first)
+        end = day_param(query.get("toDate"), "toDate", last)
         result = []
         for tx in company.children["banktransactions"].get(account_id, []):
             day = parse_day(tx["TransactionDate"])
@@ -126,7 +102,7 @@ def _bank_transactions(matched: bool) -> ListHandler:
 
 def _child(name: str, param: str, what: str) -> ListHandler:
     def handler(company: Company, params: Mapping[str, str], _q: Mapping[str, str]) -> list[Record]:
-        parent = _uuid(params.get(param), what)
+        parent = uuid_param(params.get(param), what)
         records = company.children[name].get(parent)
         if records is None:
             raise not_found(f"{what} '{parent}' was not found.")
@@ -136,14 +112,14 @@ def _child(name: str, param: str, what: str) -> ListHandler:
 
 
 def _autoinvoice(company: Company, params: Mapping[str, str], query: Mapping[str, str]) -> list[Record]:
-    customer_id = _uuid(params.get("customerId"), "Customer")
+    customer_id = uuid_param(params.get("customerId"), "Customer")
     if company.collection("customers").get(customer_id) is None:
         raise not_found(f"Customer '{customer_id}' was not found.")
     return company.children["autoinvoicerecipients"].get(customer_id, [])
 
 
 def _prices_by_list(company: Company, params: Mapping[str, str], _q: Mapping[str, str]) -> list[Record]:
-    list_id = _uuid(params.get("salesPriceListId"), "Sales price list")
+    list_id = uuid_param(params.get("salesPriceListId"), "Sales price list")
     if company.collection("salespricelists").get(list_id) is None:
         raise not_found(f"Sales price list '{list_id}' was not found.")
     return [p for p in company.collection("salespricelists/prices").items if p["SalesPriceListId"] == list_id]
@@ -153,7 +129,7 @@ def _with_date_param(name: str) -> ListHandler:
     """Endpoints whose ``vatRateDate`` only selects rates in force; rates are constant here, so validate."""
 
     def handler(company: Company, _params: Mapping[str, str], query: Mapping[str, str]) -> list[Record]:
-        _day(query.get("vatRateDate"), "vatRateDate", company.today)
+        day_param(query.get("vatRateDate"), "vatRateDate", company.today)
         return company.collection(name).items
 
     return handler
@@ -162,7 +138,7 @@ def _with_date_param(name: str) -> ListHandler:
 def _flag_filter(name: str, param: str, field: str, keep_when_set: bool, default: bool) -> ListHandler:
     def handler(company: Company, _params: Mapping[str, str], query: Mapping[str, str]) -> list[Record]:
         items = company.collection(name).items
-        if not _bool(query, param, default):
+        if not bool_param(query, param, default):
             return items
         return [r for r in items if bool(r[field]) is keep_when_set]
 
@@ -170,70 +146,25 @@ def _flag_filter(name: str, param: str, field: str, keep_when_set: bool, default
 
 
 def _articles(company: Company, _params: Mapping[str, str], query: Mapping[str, str]) -> list[Record]:
-    _bool(query, "showPricesWithTwoDecimals", False)
+    bool_param(query, "showPricesWithTwoDecimals", False)
     customer = query.get("customerId")
-    if customer and company.collection("customers").get(_uuid(customer, "Customer")) is None:
+    if customer and company.collection("customers").get(uuid_param(customer, "Customer")) is None:
         raise not_found(f"Customer '{customer}' was not found.")
     return company.collection("articles").items
 
 
 def _attachments(company: Company, _params: Mapping[str, str], query: Mapping[str, str]) -> list[Record]:
-    _bool(query, "includeTemporaryUrl", False)
+    bool_param(query, "includeTemporaryUrl", False)
     items = company.collection("attachments").items
-    if _bool(query, "includeMatched", False):
+    if bool_param(query, "includeMatched", False):
         return items
-    # AttachmentStatus 0 = unmatched (not yet linked to a voucher or invoice).
-    return [a for a in items if a["AttachmentStatus"] == 0]
+    unmatched = spec.enum_value("Attachment", "AttachmentStatus", "Unmatched")  # not yet linked to a document
+    return [a for a in items if a["AttachmentStatus"] == unmatched]
 
 
 def _account_balances(company: Company, params: Mapping[str, str], _q: Mapping[str, str]) -> list[Record]:
-    day = _day(params.get("date"), "date", company.today) if params.get("date") else company.today
+    day = day_param(params.get("date"), "date", company.today) if params.get("date") else company.today
     return account_balances(company, day)
-
-
-def account_balances(company: Company, day: date) -> list[Record]:
-    """Balances at ``day`` in its fiscal year: opening balances (first year) plus vouchers up to ``day``.
-
-    Balance-sheet accounts accumulate over every year up to ``day``; result accounts (account types 3
-    and up: revenue, costs, financial items) restart each fiscal year, and earlier years' results are
-    carried into the equity account, so the balances always sum to zero.
-    """
-    year = company.fiscal_year_for(day)
-    if year is None:
-        raise ApiError(400, FISCAL_YEAR_DOES_NOT_EXIST, f"No fiscal year contains {day}.", [])
-    year_start = parse_day(year["StartDate"])
-    assert year_start is not None
-    equity = profile(company.country).equity
-    accounts = {
-        int(a["Number"]): a for a in company.collection("accounts").items if a["FiscalYearId"] == year["Id"]
-    }
-    totals: dict[int, float] = {}
-    for opening in company.collection("fiscalyears/openingbalances").items:
-        totals[opening["Number"]] = totals.get(opening["Number"], 0.0) + opening["Balance"]
-    for voucher in company.collection("vouchers").items:
-        vday = parse_day(voucher["VoucherDate"])
-        if vday is None or vday > day:
-            continue
-        for row in voucher["Rows"]:
-            number = row["AccountNumber"]
-            account = accounts.get(number)
-            if vday < year_start and (account["Type"] >= 3 if account else number >= 3000):
-                number = equity
-            totals[number] = totals.get(number, 0.0) + row["DebitAmount"] - row["CreditAmount"]
-    result = []
-    for number in sorted(totals):
-        account = accounts.get(number)
-        result.append(
-            build(
-                "AccountBalanceApi",
-                AccountNumber=number,
-                AccountName=account["Name"] if account else None,
-                Balance=round(totals[number], 2),
-                AccountType=account["Type"] if account else 0,
-                AccountTypeDescription=account["TypeDescription"] if account else None,
-            )
-        )
-    return result
 
 
 LIST_HANDLERS: dict[str, ListHandler] = {
@@ -295,7 +226,7 @@ def counts(company: Company) -> dict[str, int]:
     return result
 
 
-# -- GET by id ------------------------------------------------------------------------------------
+# -- GET by id and the other single-object reads ----------------------------------------------------
 def _find(records: list[Record], **match: Any) -> Record | None:
     for record in records:
         if all(record.get(k) == v for k, v in match.items()):
@@ -303,10 +234,23 @@ def _find(records: list[Record], **match: Any) -> Record | None:
     return None
 
 
+def read(company: Company, path: str, params: Mapping[str, str], query: Mapping[str, str]) -> Answer:
+    """What a spec GET that is not a list answers: a JSON object or array, a file, or no body."""
+    reader = READERS.get(path)
+    if reader is not None:
+        return reader(company, params, query)
+    op = spec.operation("GET", path)
+    if op is not None and "Warmup" in op.get("tags", []):
+        return None  # the hosting's warm-up probe: 200 without a body
+    return get_record(company, path, params)
+
+
 def get_record(company: Company, path: str, params: Mapping[str, str]) -> Record:
     """The object a spec GET-by-id path returns; ``ApiError`` 404 when it does not exist."""
-    found = _get_special(company, path, params)
-    if found is None:
+    getter = GETTERS.get(path)
+    if getter is not None:
+        found = getter(company, params)
+    else:
         parts = path.strip("/").split("/")
         name = "/".join(p for p in parts if not p.startswith("{"))
         keys = [p.strip("{}") for p in parts if p.startswith("{")]
@@ -323,52 +267,100 @@ def get_record(company: Company, path: str, params: Mapping[str, str]) -> Record
     return found
 
 
-def _get_special(  # noqa: PLR0911 - one branch per GET path whose key is not a plain Id
-    company: Company, path: str, params: Mapping[str, str]
-) -> Record | None:
-    if path == "/accounts/{fiscalyearId}/{accountNumber}":
-        year = company.fiscal_year(_uuid(params.get("fiscalyearId"), "Fiscal year"))
-        return _find(
-            company.collection("accounts").items, FiscalYearId=year["Id"], Number=params["accountNumber"]
-        )
-    if path == "/accountbalances/{accountNumber}/{date}":
-        day = _day(params.get("date"), "date", company.today)
-        number = params.get("accountNumber", "")
-        return _find(account_balances(company, day), AccountNumber=int(number) if number.isdigit() else -1)
-    if path == "/banktransactions/{bankAccountId}/{bankTransactionId}":
-        records = company.children["banktransactions"].get(
-            _uuid(params.get("bankAccountId"), "Bank account"), []
-        )
-        return _find(records, Id=_uuid(params.get("bankTransactionId"), "Bank transaction"))
-    if path == "/vouchers/{fiscalyearId}/{voucherId}":
-        company.fiscal_year(_uuid(params.get("fiscalyearId"), "Fiscal year"))
-        return company.collection("vouchers").get(_uuid(params.get("voucherId"), "Voucher"))
-    if path == "/salespricelists/prices/{salesPriceListId}/{articleId}":
-        return _find(
-            company.collection("salespricelists/prices").items,
-            SalesPriceListId=_uuid(params.get("salesPriceListId"), "Sales price list"),
-            ArticleId=_uuid(params.get("articleId"), "Article"),
-        )
-    if path == "/countries/{countrycode}":
-        return _find(company.collection("countries").items, Code=str(params.get("countrycode", "")).upper())
-    if path == "/costcenteritems/{itemId}":
-        item_id = _uuid(params.get("itemId"), "Cost center item")
-        for center in company.collection("costcenters").items:
-            found = _find(center["Items"] or [], Id=item_id)
-            if found is not None:
-                return found
-        return None
-    if path == "/messagethreads/{messageThreadId}/messages":
-        thread = _uuid(params.get("messageThreadId"), "Message thread")
-        messages = [
-            m for m in company.collection("messagethreads/messages").items if m["MessageThreadId"] == thread
-        ]
-        return messages[-1] if messages else None
-    if path == "/customerinvoices/{invoiceId}/pdf":
-        invoice = company.collection("customerinvoices").get(_uuid(params.get("invoiceId"), "Invoice"))
-        if invoice is None:
-            return None
-        return build(
-            "InvoiceUrlApi", Url=f"https://sandbox.invalid/{company.id}/invoices/{invoice['Id']}.pdf"
-        )
+def _account(company: Company, params: Mapping[str, str]) -> Record | None:
+    year = company.fiscal_year(uuid_param(params.get("fiscalyearId"), "Fiscal year"))
+    return _find(
+        company.collection("accounts").items, FiscalYearId=year["Id"], Number=params["accountNumber"]
+    )
+
+
+def _account_balance(company: Company, params: Mapping[str, str]) -> Record | None:
+    day = day_param(params.get("date"), "date", company.today)
+    number = params.get("accountNumber", "")
+    return _find(account_balances(company, day), AccountNumber=int(number) if number.isdigit() else -1)
+
+
+def _bank_transaction(company: Company, params: Mapping[str, str]) -> Record | None:
+    records = company.children["banktransactions"].get(
+        uuid_param(params.get("bankAccountId"), "Bank account")
+    )
+    return _find(records or [], Id=uuid_param(params.get("bankTransactionId"), "Bank transaction"))
+
+
+def _voucher(company: Company, params: Mapping[str, str]) -> Record | None:
+    company.fiscal_year(uuid_param(params.get("fiscalyearId"), "Fiscal year"))
+    return company.collection("vouchers").get(uuid_param(params.get("voucherId"), "Voucher"))
+
+
+def _price(company: Company, params: Mapping[str, str]) -> Record | None:
+    return _find(
+        company.collection("salespricelists/prices").items,
+        SalesPriceListId=uuid_param(params.get("salesPriceListId"), "Sales price list"),
+        ArticleId=uuid_param(params.get("articleId"), "Article"),
+    )
+
+
+def _cost_center_item(company: Company, params: Mapping[str, str]) -> Record | None:
+    item_id = uuid_param(params.get("itemId"), "Cost center item")
+    for center in company.collection("costcenters").items:
+        found = _find(center["Items"] or [], Id=item_id)
+        if found is not None:
+            return found
     return None
+
+
+def _last_message(company: Company, params: Mapping[str, str]) -> Record | None:
+    thread = uuid_param(params.get("messageThreadId"), "Message thread")
+    messages = [
+        m for m in company.collection("messagethreads/messages").items if m["MessageThreadId"] == thread
+    ]
+    return messages[-1] if messages else None
+
+
+def _invoice_pdf_link(company: Company, params: Mapping[str, str]) -> Record | None:
+    """The live API links to the PDF in blob storage; here the link is a data: URL holding the PDF
+    ``/customerinvoices/{invoiceId}/print`` answers."""
+    path = "/customerinvoices/{invoiceId}/print"
+    pdf = print_document(company, path, params)
+    return build(
+        "InvoiceUrlApi", Url=f"data:{pdf.media_type};base64,{base64.b64encode(pdf.content).decode()}"
+    )
+
+
+Getter = Callable[[Company, Mapping[str, str]], Record | None]
+# GET paths whose key is not a single Id in a collection named like the path.
+GETTERS: dict[str, Getter] = {
+    "/accounts/{fiscalyearId}/{accountNumber}": _account,
+    "/accountbalances/{accountNumber}/{date}": _account_balance,
+    "/banktransactions/{bankAccountId}/{bankTransactionId}": _bank_transaction,
+    "/vouchers/{fiscalyearId}/{voucherId}": _voucher,
+    "/salespricelists/prices/{salesPriceListId}/{articleId}": _price,
+    "/countries/{countrycode}": lambda company, params: _find(
+        company.collection("countries").items, Code=str(params.get("countrycode", "")).upper()
+    ),
+    "/costcenteritems/{itemId}": _cost_center_item,
+    "/messagethreads/{messageThreadId}/messages": _last_message,
+    "/customerinvoices/{invoiceId}/pdf": _invoice_pdf_link,
+}
+
+Answer = Record | list[Record] | FileBody | None
+Reader = Callable[[Company, Mapping[str, str], Mapping[str, str]], Answer]
+
+
+def _print_reader(path: str) -> Reader:
+    def reader(company: Company, params: Mapping[str, str], _query: Mapping[str, str]) -> Answer:
+        return print_document(company, path, params)
+
+    return reader
+
+
+# Single-object GETs that are not looked up by key: settings, rates, offsets, prints, the SIE export.
+READERS: dict[str, Reader] = {
+    "/companysettings": lambda company, _params, _query: company_settings(company),
+    "/currencies/exchangerate": lambda company, _params, query: exchange_rate(company, query),
+    "/supplierinvoices/{creditInvoiceId}/offsetcandidates": lambda company, params, _query: offset_candidates(
+        company, params
+    ),
+    "/sie4export/{fromDate}/{toDate}": lambda company, params, _query: sie4_export(company, params),
+    **{path: _print_reader(path) for path in PRINTS},
+}

@@ -13,13 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from eaccounting_api import spec
-from eaccounting_sandbox import demo
+from eaccounting_sandbox import demo, reads
 from eaccounting_sandbox.conformance import Conformance
 from eaccounting_sandbox.error_responses import CONFLICT, RESOURCE_NOT_FOUND, ApiError, unauthorized
 from eaccounting_sandbox.faults import FaultInjector
 from eaccounting_sandbox.identity import IdentityServer
 from eaccounting_sandbox.list_pages import QueryPipeline
 from eaccounting_sandbox.quota import RateLimiter
+from eaccounting_sandbox.reads_print import FileBody
 from eaccounting_sandbox.store import Company
 from eaccounting_sandbox.switches import SandboxConfig
 
@@ -84,6 +85,17 @@ class Sandbox:
         if body is None:
             return Response(b"", status)
         return Response(_encoder.encode(body), status, media_type=JSON)
+
+    def read_response(self, answer: reads.Answer, op: dict[str, Any], where: str) -> Response:
+        """A non-list GET's answer: a file as it is; JSON checked against the operation's 200 body."""
+        if isinstance(answer, FileBody):
+            return Response(answer.content, 200, headers=answer.headers, media_type=answer.media_type)
+        item_schema = spec.response_item_schema_name(op)
+        if item_schema is None:
+            return self.json_response(200, answer, spec.response_schema_name(op), where)
+        if self.config.validate_responses:
+            self.conformance.check_items(item_schema, answer, where)
+        return Response(_encoder.encode(answer), 200, media_type=JSON)
 
     def authorize(self, request: Request, method: str, spec_path: str) -> Company:
         grant = self.identity.authenticate(request.headers.get("authorization"))

@@ -2,9 +2,11 @@
 
 ASP.NET model binding, as the live API does it: unknown properties are ignored; ``readOnly`` properties
 are accepted but the server sets them; a missing required property, a value of the wrong JSON type, a
-string longer than ``maxLength`` or a number outside ``minimum``/``maximum`` is a 400 with ErrorCode 2000
-(DataModelValidationError) and one ``Errors`` entry per field (``Field`` is the JSON path, e.g.
-``Rows[1].ArticleId``). Everything here is driven by ``eaccounting_api.spec``; nothing is hand-copied.
+string longer than ``maxLength``, a number outside ``minimum``/``maximum`` or a value outside an ``enum``
+is a 400 with ErrorCode 2000 (DataModelValidationError) and one ``Errors`` entry per field (``Field`` is
+the JSON path, e.g. ``Rows[1].ArticleId``). Everything here is driven by ``eaccounting_api.spec``;
+nothing is hand-copied (most integer enums come from the spec's prose, see
+``scripts/generate_from_spec.py``).
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ class _Checker:
         if "minLength" in prop and len(value) < prop["minLength"]:
             self.add(field, "MinLength", f"{field} must be at least {prop['minLength']} characters long.")
         if "enum" in prop and value not in prop["enum"]:
-            self.add(field, "InvalidValue", f"{field} must be one of {prop['enum']}.")
+            self.add(field, "InvalidValue", f"{field} must be one of {_allowed(prop)}.")
 
     def check_number(self, prop: dict[str, Any], value: float, field: str) -> None:
         if "minimum" in prop and value < prop["minimum"]:
@@ -126,7 +128,17 @@ class _Checker:
         if "maximum" in prop and value > prop["maximum"]:
             self.add(field, "OutOfRange", f"{field} must be at most {prop['maximum']}.")
         if "enum" in prop and value not in prop["enum"]:
-            self.add(field, "InvalidValue", f"{field} must be one of {prop['enum']}.")
+            self.add(field, "InvalidValue", f"{field} must be one of {_allowed(prop)}.")
+
+
+def _allowed(prop: dict[str, Any]) -> str:
+    """``1 (Ongoing), 2 (Finished)``: an enum's values, with the labels the spec gives them."""
+    names = prop.get("x-enum-names") or [None] * len(prop["enum"])
+    return ", ".join(
+        f"{value} ({name})" if name else repr(value)
+        for value, name in zip(prop["enum"], names, strict=False)
+        if value is not None
+    )
 
 
 def validate_body(schema_name: str, body: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from eaccounting_api import spec
 from eaccounting_sandbox.demo_schema import properties
 from eaccounting_sandbox.demo_time import date_only, midnight_z, parse_day
+from eaccounting_sandbox.enum_values import SUPPLIER_INVOICE, payment_status
 from eaccounting_sandbox.store import Company, Record
 from eaccounting_sandbox.validation import field_failure, validate_body
 from eaccounting_sandbox.write_support import (
@@ -74,7 +75,7 @@ def _supplier_invoice(company: Company, record: Record, values: dict[str, Any], 
         # Negative on supplier invoices, as the live API reports it (docs/API_FACTS.md#derived-fields).
         RemainingAmount=-abs(total),
         RemainingAmountInvoiceCurrency=-abs(total),
-        PaymentStatus=2 if due < utc_today() else 1,
+        PaymentStatus=payment_status(SUPPLIER_INVOICE, paid=False, overdue=due < utc_today()),
         PaymentDate=None,
         CurrencyCode=record["CurrencyCode"] or company.base_currency,
         CurrencyRate=record["CurrencyRate"] or 1.0,

@@ -1,10 +1,11 @@
 """Payments on customer and supplier invoices.
 
-A payment lowers ``RemainingAmount`` (supplier invoices count up from their negative remaining amount), sets
-``PaymentStatus``/``PaymentDate`` (``...T00:00:00Z`` on customer invoices, date-only on supplier invoices,
-docs/API_FACTS.md#dates-and-timestamps) and bumps ``ModifiedUtc``. The API has no list of payments, so a
-payment is visible to clients as: the invoice's amounts, a payment voucher in ``/vouchers`` (``SourceId`` =
-invoice id, VoucherType 5) and a matched bank transaction whose ``Id`` is the response's
+A payment lowers ``RemainingAmount`` (supplier invoices count up from their negative remaining amount),
+sets ``PaymentStatus``/``PaymentDate`` (``...T00:00:00Z`` on customer invoices, date-only on supplier
+invoices, docs/API_FACTS.md#dates-and-timestamps) and bumps ``ModifiedUtc``. The API has no list of
+payments, so a payment is visible to clients as: the invoice's amounts, a payment voucher in
+``/vouchers`` (``SourceId`` = invoice id, VoucherType BankTransactionDeposit or, paying a supplier,
+BankTransactionWithdrawal) and a matched bank transaction whose ``Id`` is the response's
 ``BankTransactionId``. A second POST of the same payment is booked again, as on the live API
 (docs/API_FACTS.md#payments), unless the invoice is already fully paid.
 """
@@ -17,6 +18,12 @@ from typing import Any
 from eaccounting_sandbox.demo_country import profile
 from eaccounting_sandbox.demo_schema import build
 from eaccounting_sandbox.demo_time import date_only, midnight_z
+from eaccounting_sandbox.enum_values import (
+    CUSTOMER_INVOICE,
+    SUPPLIER_INVOICE,
+    payment_status,
+    payment_voucher_type,
+)
 from eaccounting_sandbox.store import Company, Record
 from eaccounting_sandbox.validation import field_failure, validate_body
 from eaccounting_sandbox.write_support import (
@@ -110,7 +117,7 @@ def _book_payment(
             ],
         },
         None,
-        voucher_type=5,
+        voucher_type=payment_voucher_type(customer=kind == "customer"),
         source_id=invoice["Id"],
     )
     tx_id = new_id()
@@ -146,7 +153,12 @@ def _book_payment(
     updated["RemainingAmountInvoiceCurrency"] = new_remaining
     updated["RemainingAmount"] = round(new_remaining * rate, 2)
     due = date.fromisoformat(str(invoice["DueDate"] or day.isoformat())[:10])
-    updated["PaymentStatus"] = 0 if paid else (2 if due < utc_today() else 1)
+    updated["PaymentStatus"] = payment_status(
+        CUSTOMER_INVOICE if kind == "customer" else SUPPLIER_INVOICE,
+        paid=paid,
+        overdue=due < utc_today(),
+        partly=True,  # this payment made it at least partly paid
+    )
     updated["PaymentDate"] = midnight_z(day) if kind == "customer" else date_only(day)
     stamp_fields(company, updated, created=False)
     collection = "customerinvoices" if kind == "customer" else "supplierinvoices"

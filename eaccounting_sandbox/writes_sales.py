@@ -13,6 +13,7 @@ from typing import Any
 from eaccounting_sandbox.demo_country import profile
 from eaccounting_sandbox.demo_schema import build, skeleton, vat_specification
 from eaccounting_sandbox.demo_time import date_only, midnight_z
+from eaccounting_sandbox.enum_values import CUSTOMER_INVOICE, invoice_voucher_type, payment_status
 from eaccounting_sandbox.store import Company, Record
 from eaccounting_sandbox.validation import field_failure, validate_body, writable
 from eaccounting_sandbox.write_support import (
@@ -140,7 +141,7 @@ def create_invoice(company: Company, values: dict[str, Any], raw: Any, draft: Re
             ],
         },
         None,
-        voucher_type=4,
+        voucher_type=invoice_voucher_type(credit=credit),
         source_id=invoice_id,
     )
     server: dict[str, Any] = {f: customer[c] for f, c in CUSTOMER_FIELDS.items()}
@@ -161,7 +162,7 @@ def create_invoice(company: Company, values: dict[str, Any], raw: Any, draft: Re
         TotalVatAmountInvoiceCurrency=vat_fx,
         RemainingAmount=total,
         RemainingAmountInvoiceCurrency=total_fx,
-        PaymentStatus=2 if due < utc_today() else 1,
+        PaymentStatus=payment_status(CUSTOMER_INVOICE, paid=False, overdue=due < utc_today()),
         PaymentReferenceNumber=f"{number:08d}",
         VoucherId=entry["Id"],
         VoucherNumber=entry["NumberAndNumberSeries"],

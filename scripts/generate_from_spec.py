@@ -9,10 +9,13 @@ Reads ``../shared/eaccounting-api/openapi-v2.json`` (or ``--spec PATH``) and wri
 schema with its types, formats, required lists, lengths, bounds, patterns and enums, and
 no prose.
 
-Two facts the original keeps only in prose are made structural:
+Facts the original keeps only in prose are made structural:
 
 * ``x-scopes``: the OAuth scopes each operation's description lists ("Requires any of
   the following scopes: ...").
+* ``enum`` (with ``x-enum-names``, the labels in the same order) on integer properties whose
+  description lists every value ("<strong>Possible values:</strong><br/>1 = Ongoing,<br/>2 =
+  Finished"); see ``prose_enum``. ``--enums`` prints what was taken and what was left, and why.
 * Response descriptions, which OpenAPI requires, become the empty string.
 
 Further outputs (the tap's per-stream JSON schemas) are produced by the generators
@@ -43,10 +46,84 @@ STRUCTURAL_PATH = Path("eaccounting_api/spec/openapi-structural.json")
 PROSE_KEYS = frozenset({"description", "summary", "example", "examples", "title", "externalDocs"})
 SCOPE_RE = re.compile(r"\bea:[a-z_]+\b")
 
+# How Visma's generator writes an enumeration into a property description: a marker, then one
+# "value = Label" (or "Label = value") per <br/>, then optionally <br/><br/> and more prose.
+POSSIBLE_VALUES = "<strong>Possible values:</strong><br/>"
+LIST_END = "<br/><br/>"
+LABEL = r"[A-Za-z][\w-]*(?: [\w-]+)*"
+NOTE = r"(?: \([^()]*\))?"  # "3 = AutoInvoiceB2C (not available for Swedish customers)"
+ITEM_RES = (
+    re.compile(rf"^(?P<value>\d+) = (?P<label>{LABEL}){NOTE}$"),
+    re.compile(rf"^(?P<label>{LABEL}) = (?P<value>\d+){NOTE}$"),
+)
+# "Type of the document - see DocumentTypeApi enum for available values": the list is a copy of an
+# enum the spec does not carry, so it is not known to be complete.
+DEFERS_RE = re.compile(r"\bsee \w+ enum\b", re.IGNORECASE)
+
 # "module:function" of generators that take the structural spec and return files to write.
 EXTRA_GENERATORS: list[str] = [
     "tap_eaccounting.schema_gen:generate_stream_schemas",
 ]
+
+
+def _is_integer(prop: dict[str, Any]) -> bool:
+    kind = prop.get("type")
+    return kind == "integer" or (isinstance(kind, list) and "integer" in kind)
+
+
+def _listed(text: str) -> tuple[list[int], list[str]] | str:
+    """The (values, labels) of a "Possible values" list, or why it is not a list of values."""
+    values: list[int] = []
+    labels: list[str] = []
+    for raw in text.removeprefix(POSSIBLE_VALUES).split(LIST_END, 1)[0].split("<br/>"):
+        item = raw.strip().rstrip(",").strip()
+        match = next((m for m in (r.match(item) for r in ITEM_RES) if m), None)
+        if match is None:
+            return f"not a 'value = Label' item: {item!r}"
+        values.append(int(match["value"]))
+        labels.append(match["label"])
+    if len(values) < 2:
+        return "one value only (reads as a default or an example, not a complete list)"
+    if len(set(values)) != len(values):
+        return "a value is listed twice"
+    return values, labels
+
+
+def prose_enum(prop: dict[str, Any]) -> tuple[list[int], list[str]] | str | None:
+    """``(values, labels)`` when the description lists every value; a reason when it lists some
+    but cannot be trusted to list all; None when it lists none."""
+    text = prop.get("description", "")
+    if not text.startswith(POSSIBLE_VALUES) or " = " not in text or not _is_integer(prop):
+        return None  # "True = ..." on booleans, a stray "2 = Rejected" on strings: no enumeration
+    if "enum" in prop:
+        return "the spec already declares an enum"
+    if DEFERS_RE.search(text):
+        return "defers to an enum the spec does not carry"
+    return _listed(text)
+
+
+def prose_enums(schemas: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``({"Schema.Property": (values, labels)}, {"Schema.Property": reason rejected})``."""
+    found: dict[str, Any] = {}
+    rejected: dict[str, str] = {}
+    for schema_name, schema in schemas.items():
+        for prop_name, prop in schema.get("properties", {}).items():
+            result = prose_enum(prop)
+            if isinstance(result, tuple):
+                found[f"{schema_name}.{prop_name}"] = result
+            elif isinstance(result, str):
+                rejected[f"{schema_name}.{prop_name}"] = result
+    return found, rejected
+
+
+def with_enum(prop: dict[str, Any], values: list[int], labels: list[str]) -> dict[str, Any]:
+    """``prop`` plus ``enum``/``x-enum-names``; a nullable property keeps null allowed."""
+    nullable = isinstance(prop.get("type"), list) and "null" in prop["type"]
+    return {
+        **prop,
+        "enum": [*values, None] if nullable else list(values),
+        "x-enum-names": [*labels, None] if nullable else list(labels),
+    }
 
 
 def strip_schema(node: Any) -> Any:
@@ -112,12 +189,18 @@ def build_structural(spec: dict[str, Any]) -> dict[str, Any]:
             for method, op in item.items()
             if method not in PROSE_KEYS
         }
+    schemas = strip_schema(spec["components"]["schemas"])
+    found, _ = prose_enums(spec["components"]["schemas"])
+    for key, (values, labels) in found.items():
+        schema_name, prop_name = key.split(".")
+        props = schemas[schema_name]["properties"]
+        props[prop_name] = with_enum(props[prop_name], values, labels)
     return {
         "openapi": spec["openapi"],
         "info": {"title": spec["info"]["title"], "version": spec["info"]["version"]},
         "servers": [{"url": s["url"]} for s in spec.get("servers", [])],
         "paths": paths,
-        "components": {"schemas": strip_schema(spec["components"]["schemas"])},
+        "components": {"schemas": schemas},
     }
 
 
@@ -145,10 +228,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
     parser.add_argument("--check", action="store_true", help="fail if any output would change")
+    parser.add_argument("--enums", action="store_true", help="list the enums taken from prose; write nothing")
     args = parser.parse_args(argv)
     if not args.spec.exists():
         print(f"spec not found: {args.spec}", file=sys.stderr)
         return 2
+    if args.enums:
+        found, rejected = prose_enums(
+            json.loads(args.spec.read_text(encoding="utf-8"))["components"]["schemas"]
+        )
+        for key, (values, _labels) in found.items():
+            print(f"enum      {key}: {values}")
+        for key, reason in rejected.items():
+            print(f"rejected  {key}: {reason}")
+        return 0
     sys.path.insert(0, str(ROOT))
     stale = []
     for rel, text in render_all(args.spec).items():

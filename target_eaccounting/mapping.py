@@ -133,8 +133,8 @@ def is_uuid(value: object) -> bool:
 @LOCAL_FORMATS.checks("date", raises=ValueError)
 @LOCAL_FORMATS.checks("date-time", raises=ValueError)
 def is_date(value: object) -> bool:
-    # a date alone counts: the API itself returns date-only values in date-time fields (FACTS.md
-    # "Observed behaviour"), and records read by the tap carry them
+    # a date alone counts: the API itself returns date-only values in date-time fields
+    # (docs/API_FACTS.md#dates-and-timestamps), and records read by the tap carry them
     if isinstance(value, str):
         timeparse.parse_instant(value)
     return True

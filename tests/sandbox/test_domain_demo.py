@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -107,7 +108,7 @@ def test_observed_date_and_amount_quirks(company: Company) -> None:
     supplier = company.collection("supplierinvoices").items
     assert all(len(s["DueDate"]) == 10 for s in supplier)
     assert all(len(s["PaymentDate"]) == 10 for s in supplier if s["PaymentDate"])  # date-only on supplier
-    assert all(s["RemainingAmount"] < 0 for s in supplier if s["PaymentStatus"] != 0)
+    assert all(s["RemainingAmount"] < 0 for s in supplier if s["PaymentStatus"] != 6)  # 6 = Paid
     credit = [i for i in invoices if i["IsCreditInvoice"] and i["RemainingAmount"]]
     assert credit
     assert all(i["RemainingAmount"] < 0 for i in credit)
@@ -279,3 +280,25 @@ def test_no_generated_stamp_is_later_than_the_first_write(company: Company) -> N
         if name in r
     )
     assert company.clock.stamp() > newest
+
+
+@pytest.mark.parametrize(
+    ("country", "org", "vat"),
+    [
+        ("NO", r"9\d{8}", r"NO\d{9}MVA"),
+        ("SE", r"556\d{3}-\d{4}", r"SE\d{10}01"),
+        ("NL", r"\d{8}", r"NL\d{9}B01"),
+    ],
+)
+def test_company_settings_have_the_countrys_identifiers(country: str, org: str, vat: str) -> None:
+    company = generate_company(f"acme-{country.lower()}", 2, country=country, today=TODAY)
+    [settings] = company.collection("companysettings").items
+    assert settings["Name"] == f"Acme {PROFILES[country].company_suffix}"
+    assert re.fullmatch(org, settings["CorporateIdentityNumber"])
+    assert re.fullmatch(vat, settings["VatCode"])
+    iban = settings["Iban"]
+    assert iban.startswith(country)
+    rearranged = iban[4:] + iban[:4]
+    assert int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1  # ISO 13616 check digits
+    assert settings["AccountingLockedTo"] == company.fiscal_years()[0]["EndDate"]
+    assert company.fiscal_years()[0]["IsLockedForAccounting"]

@@ -152,10 +152,10 @@ def test_voucher_must_balance_over_http(api: Api) -> None:
 
 
 def test_generic_writes_over_http_use_the_documented_statuses(api: Api) -> None:
-    created = api.call("POST", "/projects", {"Number": "H1", "Name": "HTTP-prosjekt", "Status": 0})
+    created = api.call("POST", "/projects", {"Number": "H1", "Name": "HTTP-prosjekt", "Status": 1})
     assert created.status_code == 201, created.text
     project = created.json()
-    replaced = api.call("PUT", f"/projects/{project['Id']}", {"Number": "H1", "Name": "Omdøpt", "Status": 1})
+    replaced = api.call("PUT", f"/projects/{project['Id']}", {"Number": "H1", "Name": "Omdøpt", "Status": 2})
     assert replaced.status_code == 201  # the spec documents 201 for this PUT
     assert api.get(f"/projects/{project['Id']}")["Name"] == "Omdøpt"
     label = api.call("POST", "/customerlabels", {"Name": "HTTP"}).json()

@@ -228,7 +228,7 @@ def test_supplier_payment_counts_up_from_negative_remaining(company: Company) ->
     write(company, "POST", "/supplierinvoices/{invoiceId}/payments", body, invoiceId=invoice["Id"])
     paid = company.collection("supplierinvoices").get(invoice["Id"])
     assert paid["RemainingAmount"] == 0
-    assert paid["PaymentStatus"] == 0
+    assert paid["PaymentStatus"] == 6  # SupplierInvoiceApi: 6 = Paid (customer invoices: 0 = Paid)
     assert len(paid["PaymentDate"]) == 10  # date-only on supplier invoices
 
 

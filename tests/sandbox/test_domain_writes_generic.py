@@ -62,7 +62,7 @@ def test_account_read_modify_write(company: Company) -> None:
 
 def test_generic_rest_writes_for_simple_resources(company: Company) -> None:
     customer = company.collection("customers").items[0]["Id"]
-    body = {"Number": "P-9", "Name": "Nytt prosjekt", "Status": 0, "CustomerId": customer, "Notes": "n"}
+    body = {"Number": "P-9", "Name": "Nytt prosjekt", "Status": 1, "CustomerId": customer, "Notes": "n"}
     status, project = writes.write(company, "POST", "/projects", params={}, query={}, body=body)
     assert status == 201
     assert project in reads.list_records(company, "/projects", {}, {})
