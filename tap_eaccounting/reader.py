@@ -127,9 +127,15 @@ class Reader:
 
     # -- requests ----------------------------------------------------------------------------------
     def _get(self, path: str, params: dict[str, str], raw_fields: tuple[str, ...] | None = None) -> Page:
-        response = self.client.request("GET", path, params=params)
+        # Decoded inside the client's retry: a page cut short (ValueError) is fetched again.
+        page = self.client.request(
+            "GET",
+            path,
+            params=params,
+            parse=lambda r: paging.decode_page(r.content, f"GET {path}", raw_fields),
+        )
         self.stats.requests += 1
-        return paging.decode_page(response.content, f"GET {path}", raw_fields)
+        return page
 
     def _params(self, q: ListQuery, since: str | None, extra_filter: str | None) -> dict[str, str]:
         params = dict(q.params)
