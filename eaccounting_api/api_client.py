@@ -102,7 +102,7 @@ class EAccountingClient:
 
     def _count_retry(self, exc: BaseException, wait: float, tries: int) -> None:
         self._count("retries")
-        if isinstance(exc, TruncatedBodyError | INCOMPLETE_BODY_ERRORS):
+        if isinstance(exc, (TruncatedBodyError, *INCOMPLETE_BODY_ERRORS)):
             self._count("incomplete_bodies")
         if isinstance(exc, EAccountingError) and exc.status == 429:
             self._count("429")
