@@ -4,8 +4,10 @@ Per request: rate limiter slot -> prepared by the thread's session, whose ``auth
 ``EAccountingAuthenticator`` (bearer token, refreshed 5 minutes early) -> send (pooled connection,
 timeout, User-Agent) -> on 401 ``authenticator.handle_unauthorized`` refreshes once and the request
 is re-sent; a second 401 with the fresh token means the grant is dead (``ReauthorizationRequired``)
--> non-2xx mapped to a typed error by ``errors.error_from_response`` -> all of it under
-``retry.RetryPolicy``.
+-> non-2xx mapped to a typed error by ``errors.error_from_response`` -> the caller's ``parse`` step
+(a body that does not decode is ``TruncatedBodyError``) -> all of it under ``retry.RetryPolicy``.
+The parse runs inside the retried exchange because a 200 can arrive with as many bytes as its
+Content-Length says and still be cut short; only decoding it tells, and only a re-send repairs it.
 
 Thread-safe: each thread gets its own ``requests.Session`` (sessions are not documented as
 thread-safe), all mounted on one shared ``HTTPAdapter`` whose pool is sized for the caller's
@@ -19,7 +21,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -28,12 +30,25 @@ from eaccounting_api.authenticator import EAccountingAuthenticator
 from eaccounting_api.errors import (
     EAccountingError,
     ReauthorizationRequired,
+    TruncatedBodyError,
     error_from_response,
 )
 from eaccounting_api.ratelimit import RateLimiter
-from eaccounting_api.retry import RetryPolicy
+from eaccounting_api.retry import INCOMPLETE_BODY_ERRORS, RetryPolicy
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+Parse = Callable[[requests.Response], T]
+
+
+def json_body(response: requests.Response) -> Any:
+    """The decoded JSON body; an empty body does not decode either (a read always has one)."""
+    return response.json()
+
+
+def optional_json_body(response: requests.Response) -> Any:
+    """The decoded JSON body, or None for an empty one (a write may be answered without a body)."""
+    return response.json() if response.content else None
 
 
 class EAccountingClient:
@@ -87,6 +102,8 @@ class EAccountingClient:
 
     def _count_retry(self, exc: BaseException, wait: float, tries: int) -> None:
         self._count("retries")
+        if isinstance(exc, (TruncatedBodyError, *INCOMPLETE_BODY_ERRORS)):
+            self._count("incomplete_bodies")
         if isinstance(exc, EAccountingError) and exc.status == 429:
             self._count("429")
 
@@ -94,6 +111,34 @@ class EAccountingClient:
         if path.startswith(("http://", "https://")):
             return path
         return f"{self.api_url}/{path.lstrip('/')}"
+
+    @overload
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        parse: None = None,
+    ) -> requests.Response: ...
+
+    @overload
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        parse: Parse[T],
+    ) -> T: ...
 
     def request(
         self,
@@ -105,8 +150,11 @@ class EAccountingClient:
         idempotent: bool | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
-    ) -> requests.Response:
-        """Send one logical request (retried per the policy); return the 2xx response or raise."""
+        parse: Parse[Any] | None = None,
+    ) -> Any:
+        """Send one logical request (retried per the policy); return the 2xx response, or what
+        ``parse`` makes of it, or raise. ``parse`` signals an undecodable body with ``ValueError``
+        (json and msgspec decode errors are ValueErrors); that becomes ``TruncatedBodyError``."""
         method = method.upper()
         url = self.url(path)
         key = self.limiter.key(method, path)
@@ -130,7 +178,7 @@ class EAccountingClient:
             )
             return response
 
-        def exchange() -> requests.Response:
+        def exchange() -> Any:
             # ``prepare_request`` runs the session's auth hook: the authenticator sets the token.
             response = send(lambda: session.prepare_request(unprepared))
             if response.status_code == 401:
@@ -153,18 +201,32 @@ class EAccountingClient:
                     )
             if response.status_code >= 400:
                 raise error_from_response(response, client_id=self.client_id)
-            return response
+            if parse is None:
+                return response
+            try:
+                return parse(response)
+            except ValueError as exc:
+                size = len(response.content)
+                raise TruncatedBodyError(
+                    f"the {response.status_code} response body ({size} bytes) does not decode: {exc}",
+                    received_bytes=size,
+                    status=response.status_code,
+                    method=method,
+                    path=path,
+                    client_id=self.client_id,
+                ) from exc
 
         try:
             return self.retry.call(
                 exchange, method=method, path=path, client_id=self.client_id, idempotent=idempotent
             )
         except EAccountingError as exc:
-            self._count(f"error_{exc.status or type(exc).__name__}")
+            failed = exc.status if exc.status and exc.status >= 400 else type(exc).__name__
+            self._count(f"error_{failed}")
             raise
 
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
-        return self.request("GET", path, params=params).json()
+        return self.request("GET", path, params=params, parse=json_body)
 
     def post_json(
         self,
@@ -174,12 +236,12 @@ class EAccountingClient:
         params: Mapping[str, Any] | None = None,
         idempotent: bool | None = None,
     ) -> Any:
-        response = self.request("POST", path, params=params, json=json, idempotent=idempotent)
-        return response.json() if response.content else None
+        return self.request(
+            "POST", path, params=params, json=json, idempotent=idempotent, parse=optional_json_body
+        )
 
     def put_json(self, path: str, json: Any, *, params: Mapping[str, Any] | None = None) -> Any:
-        response = self.request("PUT", path, params=params, json=json)
-        return response.json() if response.content else None
+        return self.request("PUT", path, params=params, json=json, parse=optional_json_body)
 
     def delete(self, path: str, *, params: Mapping[str, Any] | None = None) -> None:
         self.request("DELETE", path, params=params)

@@ -172,8 +172,20 @@ class AmbiguousWriteError(EAccountingError):
     default_summary = "outcome of a write request is unknown; it was NOT re-sent"
 
 
+class TruncatedBodyError(EAccountingError):
+    """A response arrived complete as far as HTTP knows (status, headers, as many bytes as its
+    Content-Length announced) but its body does not decode: cut short on the way. The policy retries
+    it like a reset for reads; for a non-idempotent write it becomes an ``AmbiguousWriteError``."""
+
+    default_summary = "eAccounting sent a response body that does not decode (truncated?)"
+
+    def __init__(self, message: str | None = None, *, received_bytes: int | None = None, **kw: Any) -> None:
+        self.received_bytes = received_bytes
+        super().__init__(message, **kw)
+
+
 class TransportError(EAccountingError):
-    """Timeouts and connection failures that outlasted the retry policy."""
+    """Timeouts, connection failures and bodies cut off mid-transfer that outlasted the retry policy."""
 
     default_summary = "could not reach eAccounting"
 

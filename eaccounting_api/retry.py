@@ -4,13 +4,17 @@
   "Try again in N seconds" of the ErrorCode 4010 body (the documented eAccounting behaviour);
   without either, the exponential schedule below. A 429 means "not processed", so even a
   non-idempotent write is re-sent.
-- 5xx, timeouts, connection resets: capped exponential backoff with full jitter
-  (``uniform(0, min(max_delay, base_delay * 2**(attempt-1)))``).
+- 5xx, timeouts, connection resets, and bodies cut short: capped exponential backoff with full
+  jitter (``uniform(0, min(max_delay, base_delay * 2**(attempt-1)))``). A body is cut short either
+  mid-transfer (the connection drops before Content-Length bytes, or inside a chunk: requests raises
+  ``ChunkedEncodingError``, which is not a ``ConnectionError``) or invisibly to HTTP (as many bytes
+  as announced, but not decodable: ``TruncatedBodyError``, raised by the caller's parse step, which
+  runs inside the retried exchange for exactly this reason).
 - Any other 4xx: no retry (the error carries ErrorId/ErrorCode/message/path).
 - A non-idempotent request (POST, PATCH) that may have reached the server (read timeout,
-  reset after send, 5xx) is never re-sent: ``AmbiguousWriteError``. The API has no idempotency
-  key, so only the caller can find out whether it took effect. A connect failure or connect
-  timeout provably did not send anything and is retried.
+  reset after send, 5xx, a body cut short) is never re-sent: ``AmbiguousWriteError``. The API
+  has no idempotency key, so only the caller can find out whether it took effect. A connect
+  failure or connect timeout provably did not send anything and is retried.
 
 Budget: at most ``max_tries`` sends, and a wait that would end past ``max_time`` (measured on the
 injectable ``clock``) is not taken: the last error is raised at once instead of sleeping out the
@@ -30,6 +34,7 @@ and the budget do not.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import random
 import time
@@ -46,14 +51,24 @@ from eaccounting_api.errors import (
     RateLimitError,
     ServerError,
     TransportError,
+    TruncatedBodyError,
 )
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-TRANSPORT_ERRORS = (requests.Timeout, requests.ConnectionError)
-RETRYABLE = (RateLimitError, ServerError, *TRANSPORT_ERRORS)
+# The connection died after the status line, before the whole body arrived. With ``stream=False``
+# requests wraps urllib3's ``ProtocolError``/``IncompleteRead`` in ``ChunkedEncodingError`` (checked with
+# requests 2.34 and urllib3 2.8, for a reset and for a clean close, with Content-Length or chunked);
+# the raw ones are listed for code paths that read ``response.raw``.
+INCOMPLETE_BODY_ERRORS = (
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.ProtocolError,
+    http.client.IncompleteRead,  # base of urllib3's IncompleteRead
+)
+TRANSPORT_ERRORS = (requests.Timeout, requests.ConnectionError, *INCOMPLETE_BODY_ERRORS)
+RETRYABLE = (RateLimitError, ServerError, TruncatedBodyError, *TRANSPORT_ERRORS)
 # Failures that happen before a byte is sent (refused, DNS, connect timeout).
 NOT_SENT_ERRORS = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
 
@@ -134,6 +149,14 @@ class RetryPolicy:
                 if not safe and request_was_sent(exc):
                     raise AmbiguousWriteError(
                         f"{type(exc).__name__} after the request was sent; outcome unknown, NOT re-sent",
+                        **where,
+                    ) from exc
+                raise
+            except TruncatedBodyError as exc:
+                if not safe:
+                    raise AmbiguousWriteError(
+                        f"{exc.summary} after the request was processed; outcome unknown, NOT re-sent",
+                        status=exc.status,
                         **where,
                     ) from exc
                 raise

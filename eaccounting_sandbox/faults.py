@@ -15,7 +15,9 @@ A fault spec (every key optional)::
      "seed": 7,                                  # reproducible draws
      "churn": {"company": "demo-no", "creates": 2, "updates": 2, "deletes": 1, "every": 1}}
 
-Rates are probabilities per matching request; 1.0 with ``max_faults`` N hits exactly the next N.
+Truncation hits GETs only unless ``methods`` is given; then it hits those methods, writes included
+(the write commits, then its answer is cut: an ambiguous write). Rates are probabilities per matching
+request; 1.0 with ``max_faults`` N hits exactly the next N.
 Churn runs before every ``every``-th list request with ``$page`` >= 2, i.e. between the page requests
 of one sync, so records move while a client pages. ``/_admin`` is never faulted; by default only
 ``/v2`` is (add ``/connect`` to ``paths`` to fault the identity server).
@@ -178,7 +180,7 @@ class FaultInjector:
             "error": spec.error_rate,
             "rate_limited": spec.rate_limit_rate,
             "slow": spec.slow_rate,
-            "truncate": spec.truncate_rate if method == "GET" else 0.0,
+            "truncate": spec.truncate_rate if method == "GET" or spec.methods is not None else 0.0,
             "lost_response": spec.lost_response_rate if method != "GET" else 0.0,
         }
         for kind in KINDS:

@@ -169,7 +169,8 @@ class FaultLayer:
     async def _truncated(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Half the body. ``truncate_mode`` "json": a complete HTTP response whose Content-Length matches
         the cut, so only JSON parsing fails; "connection": the full Content-Length is announced and the
-        connection is reset after half the bytes (the client sees an incomplete read)."""
+        connection is reset after half the bytes (the client sees an incomplete read). The request is
+        processed in full first, so a truncated write has committed."""
         messages: list[Message] = []
 
         async def capture(message: Message) -> None:

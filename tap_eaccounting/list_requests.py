@@ -100,8 +100,13 @@ class ListRequests:
                 raise BudgetSpent(f"{self.stats.read_requests} requests, the bound for this read")
             self.stats.requests += 1
             self.stats.read_requests += 1
-        response = self.client.request("GET", q.path, params=self.params(q, ask))
-        page = paging.decode_page(response.content, f"GET {q.path}", q.raw_fields)
+        # Decoded inside the client's retry: a page cut short (ValueError) is fetched again.
+        page = self.client.request(
+            "GET",
+            q.path,
+            params=self.params(q, ask),
+            parse=lambda r: paging.decode_page(r.content, f"GET {q.path}", q.raw_fields),
+        )
         self.book.served(q.endpoint, ask.size, filtered=bool(ask.filter), ordered=bool(ask.orderby))
         return page
 

@@ -3,12 +3,14 @@
 Nothing here speaks HTTP itself: every request goes through ``EAccountingClient.request``.
 Writes are sent with ``idempotent=False`` so that the shared client never re-sends a POST: an
 unclear outcome surfaces as ``AmbiguousWriteError`` and the target looks the object up instead.
+Bodies are decoded by the client's ``parse`` step, inside its retry policy: a body cut short is
+re-read for a GET or PUT, and makes a POST ambiguous (the object may exist without our knowing its Id).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 import requests
 
@@ -18,6 +20,7 @@ from eaccounting_api.paging import string_literal as quote  # one OData string l
 from target_eaccounting.record_errors import RecordError
 
 MAX_PAGES = 10_000
+T = TypeVar("T")
 
 
 class RequestClient(Protocol):
@@ -29,7 +32,15 @@ class RequestClient(Protocol):
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         idempotent: bool | None = None,
-    ) -> requests.Response: ...
+        parse: Callable[[requests.Response], T],
+    ) -> T: ...
+
+
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """The body as a JSON object; an empty body or another JSON value is ``{}``. A body that does
+    not decode raises ``ValueError`` (the client's cue to retry)."""
+    body = response.json() if response.content else {}
+    return body if isinstance(body, dict) else {}
 
 
 def api_error(exc: EAccountingError, what: str) -> RecordError:
@@ -54,9 +65,7 @@ class Api:
         self.writes = 0
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        response = self.client.request("GET", path, params=params)
-        body = response.json() if response.content else {}
-        return body if isinstance(body, dict) else {}
+        return self.client.request("GET", path, params=params, parse=json_object)
 
     def list(
         self, path: str, *, filter_: str | None = None, page_size: int = paging.DEFAULT_PAGE_SIZE
@@ -82,9 +91,9 @@ class Api:
         if self.dry_run:
             raise RuntimeError(f"dry run: refusing {method} {path}")
         self.writes += 1
-        response = self.client.request(method, path, params=params, json=body, idempotent=method == "PUT")
-        data = response.json() if response.content else {}
-        return data if isinstance(data, dict) else {}
+        return self.client.request(
+            method, path, params=params, json=body, idempotent=method == "PUT", parse=json_object
+        )
 
     def post(self, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return self._write("POST", path, body, params)

@@ -22,6 +22,7 @@ from eaccounting_api.errors import (
     RateLimitError,
     ReportedError,
     ServerError,
+    TruncatedBodyError,
 )
 from eaccounting_api.ratelimit import RateLimiter
 from eaccounting_api.retry import RetryPolicy
@@ -122,8 +123,10 @@ def test_client_limiter_prevents_429(fresh_sandbox: Any, make_config: MakeConfig
         ({"error_rate": 1.0, "error_statuses": [500, 502, 503, 504]}, ServerError),
         ({"reset_rate": 1.0}, requests.ConnectionError),
         ({"slow_rate": 1.0, "slow_seconds": 3}, requests.ReadTimeout),
+        ({"truncate_rate": 1.0}, TruncatedBodyError),
+        ({"truncate_rate": 1.0, "truncate_mode": "connection"}, requests.exceptions.ChunkedEncodingError),
     ],
-    ids=["5xx", "connection-reset", "timeout"],
+    ids=["5xx", "connection-reset", "timeout", "truncated-json", "reset-mid-body"],
 )
 def test_get_recovers_from_5xx_reset_and_timeout(
     fresh_sandbox: Any, make_config: MakeConfig, fault: dict[str, Any], expected: type
@@ -167,8 +170,11 @@ def test_get_gives_up_after_max_tries_and_4xx_fails_fast(fresh_sandbox: Any, mak
         ({"reset_rate": 1.0}, "reset", None),
         # Read timeout on our side; the sandbox commits first and answers late: the realistic case.
         ({"slow_rate": 1.0, "slow_seconds": 1.5}, "slow", 1),
+        # The write commits, then its answer is cut: as many bytes as announced, or a reset mid-body.
+        ({"truncate_rate": 1.0}, "truncated", 1),
+        ({"truncate_rate": 1.0, "truncate_mode": "connection"}, "truncated", 1),
     ],
-    ids=["lost-response", "5xx", "reset", "read-timeout"],
+    ids=["lost-response", "5xx", "reset", "read-timeout", "truncated-json", "reset-mid-body"],
 )
 def test_ambiguous_write_raises_and_is_not_resent(
     fresh_sandbox: Any,

@@ -100,6 +100,41 @@ def test_a_slow_write_commits_although_the_client_timed_out(fresh_sandbox: Sandb
     assert [c["CustomerNumber"] for c in stored].count("SLOW-1") == 1
 
 
+def test_truncation_hits_writes_only_when_methods_names_them(fresh_sandbox: SandboxServer) -> None:
+    headers = auth(fresh_sandbox)
+    terms = requests.get(f"{fresh_sandbox.api_url}/termsofpayments", headers=headers, timeout=10).json()
+    body = {
+        "Name": "Cut AS",
+        "InvoiceCity": "Oslo",
+        "InvoicePostalCode": "0150",
+        "IsActive": True,
+        "IsPrivatePerson": False,
+        "TermsOfPaymentId": terms["Data"][0]["Id"],
+    }
+    url = f"{fresh_sandbox.api_url}/customers"
+    fresh_sandbox.admin("POST", "faults", {"truncate_rate": 1.0})  # the default: reads only
+    assert requests.post(url, json={**body, "CustomerNumber": "CUT-0"}, headers=headers, timeout=10).json()
+    fresh_sandbox.admin("POST", "faults", {"truncate_rate": 1.0, "methods": ["POST"], "max_faults": 1})
+    response = requests.post(url, json={**body, "CustomerNumber": "CUT-1"}, headers=headers, timeout=10)
+    assert response.status_code == 201
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(response.content)
+    fresh_sandbox.admin(
+        "POST",
+        "faults",
+        {"truncate_rate": 1.0, "truncate_mode": "connection", "methods": ["POST"], "max_faults": 1},
+    )
+    with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.ConnectionError)):
+        requests.post(url, json={**body, "CustomerNumber": "CUT-2"}, headers=headers, timeout=10)
+    stored = fresh_sandbox.admin("GET", "objects", params={"collection": "customers"})
+    numbers = [c["CustomerNumber"] for c in stored]
+    assert [numbers.count(f"CUT-{i}") for i in range(3)] == [1, 1, 1]  # each cut write committed
+    assert fresh_sandbox.admin("GET", "stats")["endpoints"]["POST /v2/customers"] == {
+        "201": 1,
+        "truncated": 2,
+    }
+
+
 def test_faults_are_limited_to_methods_and_paths(fresh_sandbox: SandboxServer) -> None:
     headers = auth(fresh_sandbox)
     fresh_sandbox.admin("POST", "faults", {"error_rate": 1.0, "methods": ["GET"], "paths": ["/v2/articles"]})

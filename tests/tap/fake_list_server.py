@@ -17,6 +17,7 @@ import math
 import random
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +101,19 @@ class FakeListServer:
         return sorted(self.initial.values(), key=ticks)[len(self.initial) // 2]
 
     # -- the endpoint ---------------------------------------------------------------------------------------
-    def request(self, method: str, path: str, params: dict[str, str] | None = None, **_: Any) -> FakeResponse:
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        parse: Callable[[FakeResponse], Any] | None = None,
+        **_: Any,
+    ) -> Any:
+        """``EAccountingClient.request``: the response, or what ``parse`` makes of it."""
+        response = self._answer(method, path, params)
+        return parse(response) if parse is not None else response
+
+    def _answer(self, method: str, path: str, params: dict[str, str] | None) -> FakeResponse:
         assert method == "GET"
         params = dict(params or {})
         self.requests.append(params)
