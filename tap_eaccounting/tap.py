@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
+import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,11 +15,56 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
 from eaccounting_api import paging
-from eaccounting_api.connection import CONNECTION_SETTINGS, DEFAULT_MAX_CONCURRENCY
+from eaccounting_api.connection import CONNECTION_SETTINGS, DEFAULT_API_URL, DEFAULT_MAX_CONCURRENCY
+from eaccounting_api.errors import FatalError, ReauthorizationRequired
 from tap_eaccounting import auth_cli
 from tap_eaccounting.client import AccountBalancesStream, EAccountingStream, Runtime
 from tap_eaccounting.message_writer import BufferedMsgSpecWriter
+from tap_eaccounting.run_summary import (
+    FAILED,
+    OK,
+    STOPPED,
+    CountingWriter,
+    RunSummary,
+    StreamOutcome,
+    describe_fallbacks,
+)
+from tap_eaccounting.stream_failures import Failure, api_mismatch, api_mismatch_failure, classify
 from tap_eaccounting.streams import BY_NAME, ENDPOINTS, STREAMS
+
+# What the SDK keeps in a stream's (or partition's) state while syncing it; finalizing turns the
+# progress markers into the bookmark. A failed sync is not finalized: its markers hold the largest
+# replication key *seen*, and pages arrive in Id order, so rows below it may be unread. Dropping them
+# leaves the bookmark where the last complete sync of the stream (or partition) put it. The SDK drops
+# progress markers the same way at the start of a run, with a private helper.
+UNFINISHED_KEYS = ("progress_markers", "starting_replication_value", "replication_key_signpost")
+
+
+class _DropMessages(logging.Filter):
+    """Drops the SDK's log records whose message (format string) starts with one of ``prefixes``."""
+
+    def __init__(self, *prefixes: str) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefixes)
+
+
+# The SDK warns "Stream is assumed to be unsorted, progress is not resumable if interrupted" once per
+# stream and partition, because ``is_sorted = False``: pages come in Id order, so a bookmark is final
+# only when the stream (partition) is. That is by design and stated once in the README ("Limitations");
+# an interrupted stream resumes from its previous bookmark, which ``_keep_finished_work`` keeps.
+UNSORTED_NOISE = _DropMessages("Stream is assumed to be unsorted")
+# ``Stream.sync`` logs this before re-raising; ``sync_selected`` reports the failure in one line itself.
+SYNC_ERROR_NOISE = _DropMessages("An unhandled error occurred while syncing")
+
+
+def forget_unfinished(stream_state: dict[str, Any]) -> None:
+    """Drop the in-progress keys (``UNFINISHED_KEYS``) of a stream state and of its partitions."""
+    for state in (stream_state, *stream_state.get("partitions", [])):
+        for key in UNFINISHED_KEYS:
+            state.pop(key, None)
 
 
 class TapEAccounting(Tap):
@@ -24,8 +72,9 @@ class TapEAccounting(Tap):
 
     name = "tap-eaccounting"
     package_name = "eaccounting-singer"  # the distribution whose version --about prints
-    # msgspec encoding, and one stdout write per ~1 MB of records instead of one per record.
-    message_writer_class = BufferedMsgSpecWriter
+    # msgspec encoding, and one stdout write per ~1 MB of records instead of one per record; counting
+    # records per stream for the run summary.
+    message_writer_class = CountingWriter
 
     config_jsonschema = th.PropertiesList(
         *CONNECTION_SETTINGS,
@@ -67,7 +116,20 @@ class TapEAccounting(Tap):
             default=["today", "fiscal_year_ends"],
             description="Dates for account_balances: YYYY-MM-DD, 'today' or 'fiscal_year_ends'.",
         ),
+        th.Property(
+            "fail_fast",
+            th.BooleanType,
+            default=False,
+            description="Stop the run at the first failing stream. By default the other streams go on and "
+            "the run exits 3 at the end (README: Exit codes).",
+        ),
     ).to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        sdk_logger = logging.getLogger("singer_sdk")
+        if UNSORTED_NOISE not in sdk_logger.filters:
+            sdk_logger.addFilter(UNSORTED_NOISE)
 
     def discover_streams(self) -> Sequence[Stream]:
         runtime = Runtime(self.config)
@@ -76,6 +138,143 @@ class TapEAccounting(Tap):
             cls = AccountBalancesStream if definition.name == "account_balances" else EAccountingStream
             streams.append(cls(self, definition, runtime))
         return streams
+
+    # -- the run: every selected stream, each on its own ------------------------------------------------
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: Any = None,
+        state: Any = None,
+        catalog: Any = None,
+    ) -> None:
+        """``Tap.invoke`` with ``sync_selected`` where it calls ``sync_all``, and the run's exit code.
+
+        ``Tap.sync_all`` is ``@final`` and ends at the first failing stream, without flushing the buffered
+        writer or writing a STATE; so this does what ``Tap.invoke`` does (``--about``, the version line,
+        the tap from ``--config``/``--state``/``--catalog``) and then runs ``sync_selected``."""
+        super(Tap, cls).invoke(about=about, about_format=about_format)  # PluginBase: --about
+        cls.print_version(print_fn=cls.logger.info)
+        tap = cls(
+            config=config.config if config is not None else None,
+            state=None if state is None else json.load(state),
+            catalog=None if catalog is None else json.load(catalog),
+            parse_env_config=bool(config is not None and config.parse_env),
+            validate_config=True,
+        )
+        try:
+            summary = tap.sync_selected()
+        except ReauthorizationRequired:
+            raise  # cli(): one message, exit 2
+        except FatalError as exc:  # an unusable token store
+            cls.logger.error("%s", exc)
+            raise SystemExit(exc.exit_code) from None
+        if summary.exit_code:
+            raise SystemExit(summary.exit_code)
+
+    def sync_selected(self) -> RunSummary:
+        """Sync every selected stream, each on its own (README "Exit codes").
+
+        A stream that fails has its records flushed, one ERROR line logged (traceback at DEBUG) and a
+        STATE written that keeps what finished (``_keep_finished_work``); then the next stream runs,
+        unless ``fail_fast`` or the failure is the run's (``stream_failures``). A ``FatalError`` or an
+        unexpected error stops the run after the same flush and STATE, and propagates. Every run ends
+        with the summary block (``run_summary``). Deselected streams are skipped without a log line."""
+        summary = RunSummary()
+        selected = [s for s in self.streams.values() if s.selected]
+        for stream in selected:
+            summary.add(stream.name)
+        for stream_state in self.state.get("bookmarks", {}).values():
+            forget_unfinished(stream_state)  # a killed run's leftovers (as Tap.sync_all does)
+        if self.state:
+            self.state_writer.write_state(self.state)
+        api_url = str(self.config.get("api_url") or DEFAULT_API_URL)
+        any_ok, api_checked = False, False
+        try:
+            for stream in selected:
+                failure = self._sync_stream(stream, summary.outcomes[stream.name])
+                if failure is None:
+                    any_ok = True
+                    continue
+                if (
+                    failure.maybe_wrong_api
+                    and not any_ok
+                    and not api_checked
+                    and isinstance(stream, EAccountingStream)
+                ):
+                    # Nothing answered like the API yet: is api_url the API at all? (one request)
+                    api_checked = True
+                    if mismatch := api_mismatch(stream.runtime.client):
+                        failure = api_mismatch_failure(api_url, mismatch)
+                self.logger.error("%s", failure.message)
+                if failure.run_level:
+                    summary.run_error = True
+                    break
+                if self.config.get("fail_fast"):
+                    break
+        finally:
+            for stream in selected:
+                stream.log_sync_costs()
+            self.logger.info("%s", summary.table())
+        return summary
+
+    def _sync_stream(self, stream: Stream, outcome: StreamOutcome) -> Failure | None:
+        """Sync one stream; the failure it ended with, or ``None``. Raises what stops the run."""
+        runtime = stream.runtime if isinstance(stream, EAccountingStream) else None
+        stats = Counter(runtime.client.stats) if runtime else Counter[str]()
+        records, started = self._records(stream.name), time.monotonic()
+        if SYNC_ERROR_NOISE not in stream.logger.filters:
+            stream.logger.addFilter(SYNC_ERROR_NOISE)
+        finished = False
+        try:
+            stream.sync()
+            stream.finalize_state_progress_markers()
+            finished = True
+            outcome.status = OK
+            return None
+        except Exception as exc:
+            self.logger.debug("%s failed", stream.name, exc_info=True)
+            outcome.error = type(exc).__name__
+            failure = None if isinstance(exc, FatalError) else classify(exc, stream.name, self.config)
+            if failure is None:
+                outcome.status = STOPPED
+                raise
+            outcome.status = FAILED
+            return failure
+        finally:
+            if not finished:
+                self._keep_finished_work(stream, runtime)
+            self.state_writer.write_state(self.state)  # dropped by the state writer if nothing changed
+            self._flush()  # every record emitted so far reaches stdout, whatever comes next
+            outcome.records = self._records(stream.name) - records
+            outcome.seconds = time.monotonic() - started
+            if runtime is not None:
+                used = runtime.client.stats - stats
+                outcome.requests, outcome.rate_limited, outcome.retries = (
+                    used["requests"],
+                    used["429"],
+                    used["retries"],
+                )
+                outcome.fallbacks = describe_fallbacks(runtime.capabilities.export(stream.name))
+
+    @staticmethod
+    def _keep_finished_work(stream: Stream, runtime: Runtime | None) -> None:
+        """After a failed sync: the partitions that finished keep their new bookmarks, the rest keep their
+        old ones (``forget_unfinished``); what was learned about the endpoints is kept too."""
+        forget_unfinished(stream.stream_state)
+        if runtime is not None:
+            runtime.capabilities.keep_in(stream.name, stream.stream_state)
+
+    def _flush(self) -> None:
+        writer = self.message_writer
+        if isinstance(writer, BufferedMsgSpecWriter):
+            writer.flush()
+
+    def _records(self, stream: str) -> int:
+        writer = self.message_writer
+        return writer.records[stream] if isinstance(writer, CountingWriter) else 0
 
 
 def stream_scopes() -> dict[str, tuple[str, ...]]:

@@ -1,0 +1,123 @@
+"""What one tap run did, per stream, and the exit code it ends with.
+
+Every run ends with one block in the log (stderr, never stdout, which carries the Singer messages):
+per selected stream its status, records emitted, API requests, seconds, 429 answers, retries, and
+the fallbacks the reader took (what ``list_capabilities`` learned or carried over for the endpoints
+the stream read). Requests, 429s and retries are the shared client's counters over the stream's sync:
+streams run one after another, so the difference is the stream's own (its parent-id listing included).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from singer_sdk.singerlib import Message, RecordMessage
+
+from eaccounting_api.errors import ReauthorizationRequired
+from tap_eaccounting.message_writer import BufferedMsgSpecWriter
+
+# Exit codes (README "Exit codes").
+EXIT_OK = 0
+EXIT_ERROR = 1  # a run-level error (host, URL, credentials, token store) or an unexpected one
+EXIT_REAUTHORIZE = ReauthorizationRequired.exit_code  # 2
+EXIT_STREAMS_FAILED = 3  # the run finished, but one or more streams failed (as the target's 3: rejects)
+
+OK, FAILED, STOPPED, NOT_RUN = "ok", "failed", "stopped", "not run"
+
+
+@dataclass
+class StreamOutcome:
+    name: str
+    status: str = NOT_RUN
+    error: str | None = None  # the failure's class name, for the status column
+    records: int = 0
+    requests: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    fallbacks: str = ""
+
+    @property
+    def status_text(self) -> str:
+        return f"{self.status}: {self.error}" if self.error else self.status
+
+
+def describe_fallbacks(entries: Mapping[str, Mapping[str, Any]]) -> str:
+    """``{"/customers": {"filter": "ignored", "page_size": 500}}`` -> ``/customers $filter ignored,
+    500/page``: the list options an endpoint's reads went without."""
+    parts = []
+    for template, caps in sorted(entries.items()):
+        findings = [
+            f"${name} {caps[name]}" for name in ("filter", "orderby") if caps.get(name) not in (None, "ok")
+        ]
+        if caps.get("page_size"):
+            findings.append(f"{caps['page_size']}/page")
+        if findings:
+            parts.append(f"{template} {', '.join(findings)}")
+    return "; ".join(parts)
+
+
+@dataclass
+class RunSummary:
+    outcomes: dict[str, StreamOutcome] = field(default_factory=dict)
+    run_error: bool = False  # a run-level error stopped the run (exit 1)
+
+    def add(self, name: str) -> StreamOutcome:
+        self.outcomes[name] = StreamOutcome(name)
+        return self.outcomes[name]
+
+    @property
+    def failed(self) -> list[str]:
+        return [o.name for o in self.outcomes.values() if o.status in (FAILED, STOPPED)]
+
+    @property
+    def exit_code(self) -> int:
+        if self.run_error:
+            return EXIT_ERROR
+        return EXIT_STREAMS_FAILED if self.failed else EXIT_OK
+
+    def table(self) -> str:
+        """The block the run ends with: a headline, then one aligned row per selected stream."""
+        counts = {
+            s: sum(o.status == s for o in self.outcomes.values()) for s in (OK, FAILED, STOPPED, NOT_RUN)
+        }
+        head = f"Run summary: {len(self.outcomes)} stream(s): " + ", ".join(
+            f"{n} {status}" for status, n in counts.items() if n
+        )
+        rows = [("stream", "status", "records", "requests", "seconds", "429s", "retries", "fallbacks")]
+        for o in self.outcomes.values():
+            rows.append(
+                (
+                    o.name,
+                    o.status_text,
+                    str(o.records),
+                    str(o.requests),
+                    f"{o.seconds:.1f}",
+                    str(o.rate_limited),
+                    str(o.retries),
+                    o.fallbacks or "-",
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+        lines = [head]
+        for row in rows:
+            cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+            cells += [cell.rjust(width) for cell, width in zip(row[2:-1], widths[2:], strict=True)]
+            lines.append("  " + "  ".join(cells) + "  " + row[-1])
+        return "\n".join(lines)
+
+
+class CountingWriter(BufferedMsgSpecWriter):
+    """The tap's message writer, counting the RECORD messages of each stream for the summary."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: Counter[str] = Counter()
+
+    def write_message(self, message: Message) -> None:
+        if isinstance(message, RecordMessage):
+            self.records[message.stream] += 1
+        super().write_message(message)
