@@ -38,10 +38,15 @@ from .conftest import COMPANY, Run, catalog_for, object_ids, run_tap, tap_config
 CUT_CUSTOMERS = {"truncate_rate": 0.3, "seed": 5, "paths": ["/v2/customers"]}
 
 
-def cli(tmp_path: Path, config: dict[str, Any], streams: list[str]) -> subprocess.CompletedProcess[str]:
+def cli(
+    tmp_path: Path, config: dict[str, Any], streams: list[str], state: dict[str, Any] | None = None
+) -> subprocess.CompletedProcess[str]:
     (tmp_path / "config.json").write_text(json.dumps(config))
     (tmp_path / "catalog.json").write_text(json.dumps(catalog_for(config, streams)))
     cmd = [sys.executable, "-m", "tap_eaccounting.tap", "--config", str(tmp_path / "config.json")]
+    if state is not None:
+        (tmp_path / "state.json").write_text(json.dumps(state))
+        cmd += ["--state", str(tmp_path / "state.json")]
     return subprocess.run(
         [*cmd, "--catalog", str(tmp_path / "catalog.json")],
         check=False,
@@ -161,15 +166,18 @@ def test_a_failing_stream_leaves_the_others_and_a_resumable_state(
 def test_records_of_the_last_stream_are_flushed_before_the_exit(
     fresh_sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    # The failing stream is the last one: no later message would push its buffered records out.
+    # The failing stream is the last one, and its state does not change (its bookmark stays where it
+    # was): no later message, not even a STATE, pushes its buffered records out.
     fresh_sandbox.admin("POST", "faults", CUT_CUSTOMERS)
     config = tap_config(fresh_sandbox, tmp_path, page_size=10, max_concurrency=1)
-    result = cli(tmp_path, config, ["customers"])
+    bookmark = {"replication_key": "ChangedUtc", "replication_key_value": "2000-01-01T00:00:00Z"}
+    result = cli(tmp_path, config, ["customers"], state={"bookmarks": {"customers": bookmark}})
     fresh_sandbox.admin("DELETE", "faults")
     assert result.returncode == EXIT_STREAMS_FAILED, result.stderr[-3000:]
     out = messages(result.stdout)
     emitted = record_ids(out, "customers")
     assert len(emitted) == 60  # six pages of ten before the cut page
+    assert last_state(out) == {"bookmarks": {"customers": bookmark}}
     assert summary_rows(result.stderr)["customers"].split()[3] == "60"
 
 
