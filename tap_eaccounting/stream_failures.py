@@ -31,6 +31,7 @@ from eaccounting_api.errors import (
     RateLimitError,
     ServerError,
     TransportError,
+    TruncatedBodyError,
 )
 from eaccounting_api.retry import request_was_sent
 from tap_eaccounting.reader import IncompleteReadError
@@ -93,7 +94,9 @@ def classify(exc: BaseException, stream: str, config: Mapping[str, Any]) -> Fail
     if isinstance(exc, URL_ERRORS):
         return Failure(f"api_url {api_url!r} or identity_url is not a usable URL: {exc}", run_level=True)
     if isinstance(exc, EAccountingError):
-        return Failure(f"{stream}: {exc} at {host_of(api_url)}: {_advice(exc)}", maybe_wrong_api=_is_404(exc))
+        return Failure(
+            f"{stream}: {exc} at {host_of(api_url)}: {_advice(exc)}", maybe_wrong_api=_maybe_not_the_api(exc)
+        )
     if isinstance(exc, IncompleteReadError | ValueError | requests.RequestException):
         return _read_failure(exc, stream, api_url)
     return None
@@ -128,8 +131,9 @@ def _transport_failure(exc: TransportError, stream: str, api_url: str) -> Failur
     )
 
 
-def _is_404(exc: EAccountingError) -> bool:
-    return isinstance(exc, NotFoundError)
+def _maybe_not_the_api(exc: EAccountingError) -> bool:
+    """A 404, or (after the retries) a 200 that is no eAccounting JSON: maybe not the API at all."""
+    return isinstance(exc, NotFoundError | TruncatedBodyError)
 
 
 def _identity_failure(exc: EAccountingError, identity_url: str) -> Failure:
@@ -151,6 +155,10 @@ ADVICE: tuple[tuple[type[EAccountingError], str], ...] = (
     (
         RateLimitError,
         f"still over the rate limit after retries; lower max_concurrency or run later ({RERUN})",
+    ),
+    (
+        TruncatedBodyError,
+        f"answers kept arriving cut short after retries (a proxy?); run again later ({RERUN})",
     ),
     (NotFoundError, "this endpoint does not answer for this company: deselect the stream"),
     (

@@ -33,9 +33,12 @@ from tap_eaccounting.tap import TapEAccounting
 
 from .conftest import COMPANY, Run, catalog_for, object_ids, run_tap, tap_config
 
-# Truncated answers (a cut-off JSON body: not retried, the stream fails with a ValueError) on /customers.
-# With one page in flight at a time the draws are in page order; seed 5 cuts page 7 of 10-row pages.
-CUT_CUSTOMERS = {"truncate_rate": 0.3, "seed": 5, "paths": ["/v2/customers"]}
+# A grant without ea:purchase: /supplierinvoices answers 403 (not retried), the other two are served.
+NO_PURCHASE = ["ea:api", "offline_access", "ea:sales", "ea:accounting"]
+WITHOUT_SCOPE = ["customers", "supplier_invoices", "vat_codes"]  # in the tap's stream order
+# 5xx on half the /customers requests, two tries each (``quick``): with one page in flight at a time the
+# draws follow the pages, and seed 17 fails page 6 of 10-row pages twice (50 of the 80 customers read).
+CUSTOMERS_5XX = {"error_rate": 0.5, "seed": 17, "paths": ["/v2/customers"]}
 
 
 def cli(
@@ -118,83 +121,82 @@ def closed_port() -> Iterator[int]:
 
 
 def test_a_failing_stream_leaves_the_others_and_a_resumable_state(
-    fresh_sandbox: SandboxServer, tmp_path: Path
+    sandbox: SandboxServer, tmp_path: Path
 ) -> None:
-    fresh_sandbox.admin("POST", "faults", CUT_CUSTOMERS)
-    streams = ["customer_invoices", "customers", "suppliers"]
-    config = tap_config(fresh_sandbox, tmp_path, page_size=10, max_concurrency=1)
-    result = cli(tmp_path, config, streams)
-    fresh_sandbox.admin("DELETE", "faults")
+    config = tap_config(sandbox, tmp_path)
+    config["refresh_token"] = sandbox.mint_tokens(COMPANY, NO_PURCHASE)["refresh_token"]
+    result = cli(tmp_path, config, WITHOUT_SCOPE)
 
     assert result.returncode == EXIT_STREAMS_FAILED, result.stderr[-3000:]
     out = messages(result.stdout)
-    assert sorted(record_ids(out, "customer_invoices")) == sorted(
-        object_ids(fresh_sandbox, "customerinvoices")
-    )
-    assert sorted(record_ids(out, "suppliers")) == sorted(object_ids(fresh_sandbox, "suppliers"))
-    customers = object_ids(fresh_sandbox, "customers")
-    assert 0 < len(record_ids(out, "customers")) < len(customers), "the cut did not land mid-stream"
-
-    # The STATE covers what finished; the failed stream's bookmark did not move (first run: none).
+    assert sorted(record_ids(out, "customers")) == sorted(object_ids(sandbox, "customers"))
+    assert sorted(record_ids(out, "vat_codes")) == sorted(object_ids(sandbox, "vatcodes"))
+    assert not record_ids(out, "supplier_invoices")
+    # The STATE covers what finished; the failed stream has no bookmark (a first run).
     state = last_state(out)
-    assert state["bookmarks"]["customer_invoices"]["replication_key_value"]
-    assert state["bookmarks"]["suppliers"]["replication_key_value"]
-    assert "replication_key_value" not in state["bookmarks"].get("customers", {})
+    assert state["bookmarks"]["customers"]["replication_key_value"]
+    assert "replication_key_value" not in state["bookmarks"].get("supplier_invoices", {})
     assert "progress_markers" not in json.dumps(state)
 
-    # One error line: the stream, the host, what to do; no traceback; then the summary.
+    # One error line: the stream, what, the host, what to do; no traceback; then the summary.
     (line,) = error_lines(result.stderr)
-    assert "customers:" in line
-    assert fresh_sandbox.api_url.split("//")[1].split("/")[0] in line
-    assert "next run reads the stream again" in line
+    assert "supplier_invoices: the access token lacks the OAuth scope for GET /supplierinvoices" in line
+    assert "`ea:purchase_readonly`" in line
+    assert sandbox.api_url.split("//")[1].split("/")[0] in line
+    assert "deselect the stream or re-authorize" in line
     assert "Traceback" not in result.stderr
     rows = summary_rows(result.stderr)
-    assert list(rows) == streams
-    assert "failed: ValueError" in rows["customers"]
-    assert rows["customer_invoices"].split()[1:3] == ["ok", str(len(record_ids(out, "customer_invoices")))]
-    assert rows["customers"].split()[3] == str(len(record_ids(out, "customers")))
+    assert list(rows) == WITHOUT_SCOPE
+    assert rows["customers"].split()[1:3] == ["ok", str(len(record_ids(out, "customers")))]
+    assert rows["supplier_invoices"].split()[1:4] == ["failed:", "PermissionDeniedError", "0"]
+    assert rows["vat_codes"].split()[1] == "ok"
     # The noise is gone.
     assert "Skipping deselected stream" not in result.stderr
     assert "assumed to be unsorted" not in result.stderr
 
-    # Resuming from that STATE reads the failed stream in full, and only changes of the others.
-    resumed = run_tap(config, streams, state=state)
-    assert resumed.ids("customers") == customers
-    assert len(resumed.records["customer_invoices"]) < len(record_ids(out, "customer_invoices"))
+    # With the scope granted, resuming from that STATE reads the failed stream, and only changes of the
+    # others.
+    resumed = run_tap(tap_config(sandbox, tmp_path), WITHOUT_SCOPE, state=state)
+    assert resumed.ids("supplier_invoices") == object_ids(sandbox, "supplierinvoices")
+    assert len(resumed.records["customers"]) < len(record_ids(out, "customers"))
 
 
-def test_records_of_the_last_stream_are_flushed_before_the_exit(
+def test_records_of_a_stream_failing_mid_way_are_flushed_and_its_bookmark_kept(
     fresh_sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     # The failing stream is the last one, and its state does not change (its bookmark stays where it
     # was): no later message, not even a STATE, pushes its buffered records out.
-    fresh_sandbox.admin("POST", "faults", CUT_CUSTOMERS)
+    fresh_sandbox.admin("POST", "faults", CUSTOMERS_5XX)
     config = tap_config(fresh_sandbox, tmp_path, page_size=10, max_concurrency=1)
     bookmark = {"replication_key": "ChangedUtc", "replication_key_value": "2000-01-01T00:00:00Z"}
-    result = cli(tmp_path, config, ["customers"], state={"bookmarks": {"customers": bookmark}})
+    run, summary = run_selected(config, ["customers"], {"bookmarks": {"customers": bookmark}}, quick=True)
     fresh_sandbox.admin("DELETE", "faults")
-    assert result.returncode == EXIT_STREAMS_FAILED, result.stderr[-3000:]
-    out = messages(result.stdout)
-    emitted = record_ids(out, "customers")
-    assert len(emitted) == 60  # six pages of ten before the cut page
-    assert last_state(out) == {"bookmarks": {"customers": bookmark}}
-    assert summary_rows(result.stderr)["customers"].split()[3] == "60"
+    assert summary.exit_code == EXIT_STREAMS_FAILED
+    failed = summary.outcomes["customers"]
+    assert (failed.status, failed.error) == ("failed", "ServerError")
+    customers = object_ids(fresh_sandbox, "customers")
+    assert 0 < len(run.records["customers"]) < len(customers), "the fault did not land mid-stream"
+    assert failed.records == len(run.records["customers"]) == 50
+    assert failed.retries >= 1
+    assert run.state == {"bookmarks": {"customers": bookmark}}
+
+    resumed, summary = run_selected(config, ["customers"], run.state)
+    assert summary.exit_code == EXIT_OK
+    assert resumed.ids("customers") == customers
 
 
-def test_fail_fast_stops_at_the_first_failing_stream(fresh_sandbox: SandboxServer, tmp_path: Path) -> None:
-    fresh_sandbox.admin("POST", "faults", CUT_CUSTOMERS)
-    config = tap_config(fresh_sandbox, tmp_path, page_size=10, max_concurrency=1, fail_fast=True)
-    result = cli(tmp_path, config, ["customer_invoices", "customers", "suppliers"])
-    fresh_sandbox.admin("DELETE", "faults")
+def test_fail_fast_stops_at_the_first_failing_stream(sandbox: SandboxServer, tmp_path: Path) -> None:
+    config = tap_config(sandbox, tmp_path, fail_fast=True)
+    config["refresh_token"] = sandbox.mint_tokens(COMPANY, NO_PURCHASE)["refresh_token"]
+    result = cli(tmp_path, config, WITHOUT_SCOPE)
     assert result.returncode == EXIT_STREAMS_FAILED, result.stderr[-3000:]
     out = messages(result.stdout)
-    assert record_ids(out, "customer_invoices")
-    assert record_ids(out, "customers")  # flushed
-    assert not [m for m in out if m.get("stream") == "suppliers"]
-    assert last_state(out)["bookmarks"]["customer_invoices"]["replication_key_value"]
+    assert record_ids(out, "customers")
+    assert not [m for m in out if m.get("stream") == "vat_codes"]
+    assert last_state(out)["bookmarks"]["customers"]["replication_key_value"]
     rows = summary_rows(result.stderr)
-    assert "failed: ValueError" in rows["customers"]
-    assert "not run" in rows["suppliers"]
+    assert "failed: PermissionDeniedError" in rows["supplier_invoices"]
+    assert "not run" in rows["vat_codes"]
     assert len(error_lines(result.stderr)) == 1
 
 
@@ -224,9 +226,10 @@ def test_a_failed_partition_keeps_its_old_bookmark_and_finished_ones_advance(
     }
     cut = partitions[-1]  # read last: the partitions before it finish first
 
+    # Every answer for that fiscal year cut short, beyond the (two) tries.
     fresh_sandbox.admin("POST", "faults", {"truncate_rate": 1.0, "paths": [f"/v2/accounts/{cut}"]})
     config = tap_config(fresh_sandbox, tmp_path)
-    failed, summary = run_selected(config, ["accounts"])
+    failed, summary = run_selected(config, ["accounts"], quick=True)
     fresh_sandbox.admin("DELETE", "faults")
     assert summary.failed == ["accounts"]
     assert summary.exit_code == EXIT_STREAMS_FAILED  # a probe of /fiscalyears found the API answering
