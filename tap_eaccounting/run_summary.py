@@ -81,6 +81,8 @@ class RunSummary:
 
     def table(self) -> str:
         """The block the run ends with: a headline, then one aligned row per selected stream."""
+        if not self.outcomes:
+            return "Run summary: no stream selected"
         counts = {
             s: sum(o.status == s for o in self.outcomes.values()) for s in (OK, FAILED, STOPPED, NOT_RUN)
         }

@@ -315,3 +315,10 @@ def test_the_summary_table() -> None:
         "  suppliers  failed: ServerError        0         0      0.0     2        7  -",
         "  units      not run                    0         0      0.0     0        0  -",
     ]  # fmt: skip
+
+
+def test_a_run_without_selected_streams_says_so(config: dict[str, Any]) -> None:
+    assert RunSummary().table() == "Run summary: no stream selected"
+    run, summary = run_selected(config, [])
+    assert (summary.exit_code, summary.outcomes) == (EXIT_OK, {})
+    assert not [m for m in run.messages if m["type"] == "RECORD"]
