@@ -193,6 +193,10 @@ class TapEAccounting(Tap):
         api_url = str(self.config.get("api_url") or DEFAULT_API_URL)
         any_ok, api_checked = False, False
         try:
+            if problem := self._client_problem(selected):
+                self.logger.error("%s", problem)
+                summary.run_error = True
+                return summary
             for stream in selected:
                 failure = self._sync_stream(stream, summary.outcomes[stream.name])
                 if failure is None:
@@ -258,6 +262,18 @@ class TapEAccounting(Tap):
                     used["retries"],
                 )
                 outcome.fallbacks = describe_fallbacks(runtime.capabilities.export(stream.name))
+
+    @staticmethod
+    def _client_problem(selected: list[Stream]) -> str | None:
+        """What keeps the shared API client from being built (a setting, a token store already used by
+        another client_id in this process), as one line; ``None`` when it is built."""
+        for stream in selected:
+            if isinstance(stream, EAccountingStream):
+                try:
+                    stream.runtime.client  # noqa: B018 - built once (a cached_property), shared by all streams
+                except ValueError as exc:
+                    return f"configuration: {exc}"
+        return None
 
     @staticmethod
     def _keep_finished_work(stream: Stream, runtime: Runtime | None) -> None:

@@ -322,3 +322,17 @@ def test_a_run_without_selected_streams_says_so(config: dict[str, Any]) -> None:
     run, summary = run_selected(config, [])
     assert (summary.exit_code, summary.outcomes) == (EXIT_OK, {})
     assert not [m for m in run.messages if m["type"] == "RECORD"]
+
+
+def test_a_client_that_cannot_be_built_is_one_line(
+    config: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    run_selected(config, ["units"])  # this process's authenticator now owns the token store
+    other = {**config, "client_id": "another-client"}
+    with caplog.at_level(logging.INFO):
+        _, summary = run_selected(other, ["units"])
+    assert summary.exit_code == EXIT_ERROR
+    assert summary.outcomes["units"].status == "not run"
+    (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert error.getMessage().startswith("configuration: token store")
+    assert "already in use by client_id 'sandbox-client'" in error.getMessage()
