@@ -102,7 +102,7 @@ def _page_sizes(query: Mapping[str, str], switches: Switches) -> tuple[int, int]
     return asked, cap
 
 
-def _in_requested_order(records: Sequence[Record], orderby_text: str, endpoint: ListEndpoint) -> bool:
+def in_requested_order(records: Sequence[Record], orderby_text: str, endpoint: ListEndpoint) -> bool:
     try:
         order = compile_orderby(orderby_text, endpoint.item_schema)
     except ApiError:
@@ -172,7 +172,7 @@ class QueryPipeline:
         if ignored_orderby is not None:
             records = list(records)
             random.Random(f"{self.config.seed}:{endpoint.path}").shuffle(records)  # noqa: S311 - not crypto
-            if ignored_orderby and _in_requested_order(records, ignored_orderby, endpoint):
+            if ignored_orderby and in_requested_order(records, ignored_orderby, endpoint):
                 records.reverse()
         self._views[key] = records
         if len(self._views) > CACHE_ENTRIES:

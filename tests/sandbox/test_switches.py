@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, fields
+from pathlib import Path
 
 import pytest
 
 from eaccounting_api import spec
-from eaccounting_sandbox.list_pages import _in_requested_order
+from eaccounting_sandbox.list_pages import in_requested_order
 from eaccounting_sandbox.response_drift import NESTED_EXTRA, TOP_EXTRA, reshape
 from eaccounting_sandbox.switches import (
     BEHAVIOUR_SWITCHES,
@@ -229,7 +230,20 @@ def test_mixed_date_shapes_use_every_shape_and_are_deterministic() -> None:
 def test_ignored_orderby_knows_when_a_permutation_is_the_order_asked() -> None:
     endpoint = next(e for e in spec.list_endpoints() if e.path == "/customers")
     records = [{"CustomerNumber": "1", "Name": "b"}, {"CustomerNumber": "2", "Name": "a"}]
-    assert _in_requested_order(records, "CustomerNumber", endpoint)
-    assert not _in_requested_order(records, "CustomerNumber desc", endpoint)
-    assert _in_requested_order(records, "Name desc", endpoint)
-    assert not _in_requested_order(records, "NoSuchField", endpoint)
+    assert in_requested_order(records, "CustomerNumber", endpoint)
+    assert not in_requested_order(records, "CustomerNumber desc", endpoint)
+    assert in_requested_order(records, "Name desc", endpoint)
+    assert not in_requested_order(records, "NoSuchField", endpoint)
+
+
+def test_the_readme_documents_every_switch_and_profile() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Switches and profiles") : readme.index("### Admin API")]
+    rows = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| `")}
+    assert {f"`{name}`" for name in BEHAVIOUR_SWITCHES} <= rows
+    assert {f"`{name}`" for name in PROFILES} <= rows
+    for name, chosen in PROFILES.items():
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{name}` |"))
+        for switch, value in chosen.switches.items():
+            assert f"`{switch}`" in row, (name, switch)
+            assert str(value).lower() in row, (name, switch)
