@@ -8,6 +8,7 @@ See DESIGN.md ("Sandbox: URLs, credentials, tenants") for the contract.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any
 
 import msgspec
@@ -20,6 +21,7 @@ from eaccounting_sandbox.churn import churn
 from eaccounting_sandbox.error_responses import ApiError
 from eaccounting_sandbox.identity import ALL_SCOPES
 from eaccounting_sandbox.sandbox import Sandbox, country_of
+from eaccounting_sandbox.switches import PROFILES
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost", "testclient")
 AdminHandler = Callable[[Sandbox, Request, dict[str, Any]], Awaitable[Any]]
@@ -96,11 +98,18 @@ async def _faults(sandbox: Sandbox, request: Request, payload: dict[str, Any]) -
 
 
 async def _config(sandbox: Sandbox, request: Request, payload: dict[str, Any]) -> Any:
+    """The switches in effect (``?path=/x`` or ``{"path"}``: as that endpoint sees them)."""
     if request.method == "POST":
-        sandbox.config.update(payload)
-        sandbox.pipeline.clear()
+        sandbox.change_config({k: v for k, v in payload.items() if k != "path"})
+    path = payload.get("path") or request.query_params.get("path")
+    if path:
+        return asdict(sandbox.config.for_endpoint(str(path)))
     current = sandbox.config.as_dict()
     return {key: current[key] for key in current if key != "faults"}
+
+
+async def _profiles(sandbox: Sandbox, request: Request, payload: dict[str, Any]) -> Any:
+    return {name: asdict(profile) for name, profile in PROFILES.items()}
 
 
 async def _companies(sandbox: Sandbox, request: Request, payload: dict[str, Any]) -> Any:
@@ -175,6 +184,7 @@ TABLE: list[tuple[str, AdminHandler, list[str]]] = [
     ("expire-access-tokens", _expire_access_tokens, ["POST"]),
     ("faults", _faults, ["GET", "POST", "DELETE"]),
     ("config", _config, ["GET", "POST"]),
+    ("profiles", _profiles, ["GET"]),
     ("companies", _companies, ["GET", "POST"]),
     ("counts", _counts, ["GET"]),
     ("objects", _objects, ["GET"]),

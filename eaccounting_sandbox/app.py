@@ -71,7 +71,7 @@ def _get_handler(sandbox: Sandbox, spec_path: str, op: dict[str, Any]) -> Handle
     async def handle(request: Request) -> Response:
         company = sandbox.authorize(request, "GET", spec_path)
         answer = reads.read(company, spec_path, request.path_params, dict(request.query_params))
-        return sandbox.read_response(answer, op, f"GET {request.url.path}")
+        return sandbox.read_response(answer, op, f"GET {request.url.path}", spec_path)
 
     return handle
 
@@ -93,7 +93,7 @@ def _write_handler(sandbox: Sandbox, method: str, spec_path: str, op: dict[str, 
             company, method, spec_path, params=request.path_params, query=query, body=body
         )
         schema = spec.response_schema_name(op, str(status))
-        return sandbox.json_response(status, result, schema, f"{method} {request.url.path}")
+        return sandbox.json_response(status, result, schema, f"{method} {request.url.path}", spec_path)
 
     return handle
 

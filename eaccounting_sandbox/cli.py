@@ -7,7 +7,16 @@ import json
 import sys
 from typing import Any
 
-from eaccounting_sandbox.switches import DEFAULT_COMPANY, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxConfig
+from eaccounting_sandbox.switches import (
+    ALIASES,
+    BEHAVIOUR_SWITCHES,
+    DEFAULT_COMPANY,
+    DEFAULT_PROFILE,
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    PROFILES,
+    SandboxConfig,
+)
 
 
 def _latency(text: str) -> tuple[float, float]:
@@ -35,7 +44,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--latency-ms", type=_latency, default=None, metavar="FIXED[,JITTER]")
     serve.add_argument("--fault-rate", type=float, default=0.0, help="share of /v2 requests answered 5xx")
     serve.add_argument("--faults", default=None, metavar="JSON", help="a full fault spec (see faults.py)")
-    serve.add_argument("--reject-oversize-page", action="store_true", help="$pagesize > 1000 -> 400")
+    serve.add_argument(
+        "--profile", choices=list(PROFILES), default=DEFAULT_PROFILE, help="a named set of switches (README)"
+    )
+    serve.add_argument(
+        "--switches",
+        default=None,
+        metavar="JSON",
+        help='switches over the profile, e.g. \'{"filter_mode": "ignored"}\'',
+    )
+    serve.add_argument("--reject-oversize-page", action="store_true", help="$pagesize > the cap -> 400")
     serve.add_argument("--shuffle-unordered", action="store_true", help="no $orderby -> unstable order")
     serve.add_argument("--validate-responses", action="store_true", help="check bodies against the spec")
     serve.add_argument("--log-level", default="info")
@@ -48,16 +66,25 @@ def config_from(args: argparse.Namespace) -> SandboxConfig:
         faults["latency_ms"], faults["jitter_ms"] = args.latency_ms
     if args.fault_rate:
         faults["error_rate"] = args.fault_rate
-    return SandboxConfig(
+    switches: dict[str, Any] = json.loads(args.switches) if args.switches else {}
+    settable = (*BEHAVIOUR_SWITCHES, "endpoint_switches", *ALIASES)
+    if not isinstance(switches, dict) or not set(switches) <= set(settable):
+        raise ValueError(f"--switches takes a JSON object of switches among: {', '.join(settable)}")
+    # The two old flags only switch on: off, they leave the profile's value alone.
+    if args.reject_oversize_page:
+        switches["reject_oversize_page"] = True
+    if args.shuffle_unordered:
+        switches["shuffle_unordered"] = True
+    return SandboxConfig.from_kwargs(
         seed=args.seed,
         scale=args.scale,
         companies=[c.strip() for c in args.companies.split(",") if c.strip()],
         access_token_ttl=args.access_token_ttl,
         rate_limit_per_minute=args.rate_limit,
-        reject_oversize_page=args.reject_oversize_page,
-        shuffle_unordered=args.shuffle_unordered,
         validate_responses=args.validate_responses,
+        profile=args.profile,
         faults=faults,
+        **switches,
     )
 
 

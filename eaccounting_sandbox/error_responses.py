@@ -74,8 +74,9 @@ def unauthorized(message: str) -> ApiError:
     return ApiError(401, NOT_AUTHORIZED, f"AuthorizationException - {message}")
 
 
-def forbidden(message: str) -> ApiError:
-    return ApiError(403, FORBIDDEN, f"ForbiddenRequestException - {message}")
+def forbidden(message: str, code: int = FORBIDDEN) -> ApiError:
+    """403 without ``Errors``; ``code`` 4006 (NoAccessToScopes) or 4011 (no access to the company)."""
+    return ApiError(403, code, f"ForbiddenRequestException - {message}")
 
 
 def not_found(message: str = "The requested resource was not found.") -> ApiError:

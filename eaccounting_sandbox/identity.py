@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from eaccounting_sandbox.error_responses import forbidden, unauthorized
+from eaccounting_sandbox.error_responses import FORBIDDEN, NO_ACCESS_TO_SCOPES, forbidden, unauthorized
 from eaccounting_sandbox.switches import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxConfig
 
 ALL_SCOPES = (
@@ -32,6 +32,20 @@ ALL_SCOPES = (
 CODE_TTL = 300
 PRUNE_AT = 50_000
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+# A missing scope: Visma documents 4006 NoAccessToScopes ("a request towards an endpoint your scopes do
+# not cover"); integrators report 403 bodies with 4011, which Visma uses for "the user has no access to
+# eAccounting for this company". Which one the live API sends for scopes is UNVERIFIED (switch
+# ``missing_scope_code``); the 4011 wording is the one the sandbox used before the switch existed.
+SCOPE_DENIALS = {
+    NO_ACCESS_TO_SCOPES: (
+        "No access to the scope {} that this endpoint requires.",
+        "No access to the scopes this endpoint requires. Required one of: {}",
+    ),
+    FORBIDDEN: (
+        "The access token lacks the required scope {}.",
+        "The access token lacks a required scope. Required one of: {}",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -112,10 +126,14 @@ class IdentityServer:
         return found.grant
 
     @staticmethod
-    def authorize_scopes(grant: Grant, method: str, op_scopes: list[str]) -> None:
-        """Scope enforcement: ea:api always; reads accept full or _readonly; writes need full."""
+    def authorize_scopes(
+        grant: Grant, method: str, op_scopes: list[str], code: int = NO_ACCESS_TO_SCOPES
+    ) -> None:
+        """Scope enforcement: ea:api always; reads accept full or _readonly; writes need full.
+        A missing scope is 403 with ErrorCode ``code`` (4006 or 4011, see ``SCOPE_DENIALS``)."""
+        one, any_of = SCOPE_DENIALS[code]
         if "ea:api" not in grant.scopes:
-            raise forbidden("The access token lacks the required scope ea:api.")
+            raise forbidden(one.format("ea:api"), code)
         if not op_scopes:
             return
         if method.upper() in ("GET", "HEAD"):
@@ -126,7 +144,7 @@ class IdentityServer:
             accepted = {s.removesuffix("_readonly") for s in op_scopes}
         if not accepted & grant.scopes:
             needed = " ".join(sorted(accepted))
-            raise forbidden(f"The access token lacks a required scope. Required one of: {needed}")
+            raise forbidden(any_of.format(needed), code)
 
     # -- endpoints ---------------------------------------------------------------------------------
     async def token_endpoint(self, request: Request) -> Response:  # noqa: PLR0911 - one return per OAuth error

@@ -62,8 +62,9 @@ def fresh_sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
 
 @pytest.fixture(autouse=True)
 def _restore_shared_sandbox(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After a test that used the session ``sandbox``: clear faults and restore switches it left behind,
-    with a warning, so one test's leftovers never break the next one's."""
+    """After a test that used the session ``sandbox``: clear faults and restore switches it left behind
+    (``profile`` first, which resets every behaviour switch and ``endpoint_switches``), with a warning,
+    so one test's leftovers never break the next one's."""
     yield
     if "sandbox" not in request.fixturenames:
         return

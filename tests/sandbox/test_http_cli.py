@@ -19,6 +19,7 @@ def served() -> Iterator[tuple[str, str]]:
         str(EXE), "serve", "--port", "0", "--seed", "2", "--companies", "demo-no,acme-se",
         "--reject-oversize-page", "--rate-limit", "7", "--access-token-ttl", "120",
         "--latency-ms", "1,1", "--log-level", "warning",
+        "--profile", "legacy_iis", "--switches", '{"missing_scope_code": 4011, "max_page_size": 100}',
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
@@ -50,6 +51,11 @@ def test_flags_reach_the_server(served: tuple[str, str]) -> None:
     config = requests.get(f"{base}/_admin/config", timeout=10).json()
     assert config["rate_limit_per_minute"] == 7
     assert config["reject_oversize_page"] is True
+    # --profile, then --switches and the old flags over it
+    assert config["profile"] == "legacy_iis"
+    assert config["filter_mode"] == "ignored"
+    assert config["page_size_enforcement"] == "reject"
+    assert (config["max_page_size"], config["missing_scope_code"]) == (100, 4011)
     assert config["access_token_ttl"] == 120
     assert config["companies"] == ["demo-no", "acme-se"]
     assert requests.get(f"{base}/_admin/faults", timeout=10).json()["active"] is True
@@ -67,11 +73,23 @@ def test_bootstrap_refresh_token_of_a_second_company(served: tuple[str, str]) ->
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     response = requests.get(f"{base}/v2/vouchers", params={"$pagesize": 1001}, headers=auth, timeout=10)
     assert response.status_code == 400
+    assert (
+        requests.get(f"{base}/v2/vouchers", params={"$pagesize": 101}, headers=auth, timeout=10).status_code
+        == 400
+    )
     assert requests.get(f"{base}/v2/vouchers", headers=auth, timeout=10).status_code == 200
 
 
 @pytest.mark.parametrize(
-    "args", [["--companies", "acme-xx"], ["--faults", '{"nope": 1}'], ["--faults", "{not json"]]
+    "args",
+    [
+        ["--companies", "acme-xx"],
+        ["--faults", '{"nope": 1}'],
+        ["--faults", "{not json"],
+        ["--switches", '{"filter_mode": "honored"}'],
+        ["--switches", '{"seed": 3}'],
+        ["--switches", "[1]"],
+    ],
 )
 def test_bad_flags_exit_2_with_a_message(args: list[str]) -> None:
     result = subprocess.run(

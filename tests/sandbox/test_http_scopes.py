@@ -1,5 +1,6 @@
 """Scope enforcement per operation, from the spec's x-scopes: ea:api always; reads accept the full or
-the _readonly scope; writes need the full scope; a missing scope is 403 with the live API's body."""
+the _readonly scope; writes need the full scope; a missing scope is 403 with the live API's body:
+ErrorCode 4006 (NoAccessToScopes, as Visma documents) by default, 4011 with ``missing_scope_code``."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ def get(sandbox: SandboxServer, scopes: list[str], path: str) -> requests.Respon
     return requests.get(sandbox.api_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
 
-def assert_forbidden(response: requests.Response) -> None:
+def assert_forbidden(response: requests.Response, code: int = 4006) -> None:
     assert response.status_code == 403, response.text
     body = response.json()
-    assert body["ErrorCode"] == 4011
+    assert body["ErrorCode"] == code
     assert body["DeveloperErrorMessage"].startswith("ForbiddenRequestException - ")
+    assert "scope" in body["DeveloperErrorMessage"]
     assert "Errors" not in body
 
 
@@ -79,3 +81,21 @@ def test_a_write_with_the_full_scope_passes_the_scope_check(sandbox: SandboxServ
         timeout=10,
     )
     assert response.status_code not in (401, 403), response.text
+
+
+def test_missing_scope_code_4011_switch_and_its_per_endpoint_override(fresh_sandbox: SandboxServer) -> None:
+    fresh_sandbox.admin("POST", "config", {"missing_scope_code": 4011})
+    no_sales = ["ea:api", "ea:purchase"]
+    response = get(fresh_sandbox, no_sales, "/customers")
+    assert_forbidden(response, 4011)
+    assert "ea:sales ea:sales_readonly" in response.json()["DeveloperErrorMessage"]
+    assert_forbidden(get(fresh_sandbox, ["ea:sales"], "/customers"), 4011)  # no ea:api
+    fresh_sandbox.admin(
+        "POST",
+        "config",
+        {"missing_scope_code": 4006, "endpoint_switches": {"/articles": {"missing_scope_code": 4011}}},
+    )
+    assert_forbidden(get(fresh_sandbox, no_sales, "/articles"), 4011)
+    assert_forbidden(get(fresh_sandbox, no_sales, "/customers"), 4006)
+    fresh_sandbox.admin("POST", "config", {"profile": "scope_4011"})
+    assert_forbidden(get(fresh_sandbox, no_sales, "/customers"), 4011)
