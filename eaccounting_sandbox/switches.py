@@ -1,12 +1,12 @@
 """The switches of one sandbox (CLI flags, ``SandboxServer(**config)``, ``/_admin/config``) and its profiles.
 
-Every API behaviour the project could not verify against the live service (docs/API_FACTS.md#unverified-
-assumptions) is a switch in :class:`Switches`, so tests can play each plausible real behaviour. Defaults
-are the sandbox's best guess ("strict_odata": OData honoured, sizes clamped and reported). Any behaviour
-switch can be overridden per endpoint with ``endpoint_switches``, keyed by a spec path template or a path
-prefix (``{"/customerinvoices": {"filter_mode": "ignored"}}``); the longest matching key wins. A profile
-(:data:`PROFILES`) sets several switches at once. README.md, "Switches and profiles", documents each
-switch and profile.
+Every API behaviour the project could not verify against the live service
+(docs/API_FACTS.md#unverified-assumptions) is a switch in :class:`Switches`, so tests can play each
+plausible real behaviour. Defaults are the sandbox's best guess ("strict_odata": OData honoured, sizes
+clamped and reported). Any behaviour switch can be overridden per endpoint with ``endpoint_switches``,
+keyed by a spec path template or a path prefix (``{"/customerinvoices": {"filter_mode": "ignored"}}``);
+the longest matching key wins. A profile (:data:`PROFILES`) sets several switches at once. README.md,
+"Switches and profiles", documents each switch and profile.
 """
 
 from __future__ import annotations
