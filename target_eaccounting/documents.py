@@ -7,6 +7,7 @@ customer, skipping objects another key already claims in the ledger.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from target_eaccounting.exactly_once import changed_after_write, create_once, lo
 from target_eaccounting.ledger import PENDING
 from target_eaccounting.outcomes import CREATED, SKIPPED, UPDATED
 from target_eaccounting.record_errors import RecordError, Undecidable
-from target_eaccounting.references import PLANNED
+from target_eaccounting.references import PLANNED, NumberCollector
 from target_eaccounting.stream_declaration import StreamSpec
 from target_eaccounting.write_context import WriteContext
 
@@ -29,6 +30,20 @@ INVOICES_PATH = "/customerinvoices"
 
 class DocumentStrategy:
     kind = "document"
+
+    def numbers_needed(
+        self, ctx: WriteContext, spec: StreamSpec, record: dict[str, Any], key: str
+    ) -> list[tuple[str, str]]:
+        """The customer and article numbers the record references (none if it is written already)."""
+        entry = ctx.ledger.get(spec.name, key)
+        if entry is not None and entry.is_done and entry.payload_hash == mapping.record_hash(record):
+            return []
+        collect = NumberCollector()
+        with contextlib.suppress(RecordError):  # rejected with its message when it is written
+            mapping.map_invoice(
+                spec.schema, record, collect, draft=spec.name == DRAFTS, reference_field=None, reference=None
+            )
+        return collect.numbers
 
     def write(self, ctx: WriteContext, spec: StreamSpec, record: dict[str, Any], key: str) -> None:
         draft = spec.name == DRAFTS

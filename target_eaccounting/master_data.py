@@ -1,8 +1,9 @@
 """Customers, suppliers and articles: upsert by natural number.
 
-Not in the ledger yet → looked up by number; absent → POST (a 409 "number exists" turns into an
-update). Present → read-modify-write PUT of the stored object merged with the record (fields the
-record lacks are kept), skipped when nothing would change.
+Not in the ledger yet → looked up by number (the batch's numbers together, see ``numbers_needed``);
+absent → POST (a 409 "number exists" turns into an update, after a fresh lookup). Present →
+read-modify-write PUT of the stored object merged with the record (fields the record lacks are kept),
+skipped when nothing would change.
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ _REFERENCE_KIND = {"customers": "customer", "suppliers": "supplier", "articles":
 class MasterDataStrategy:
     kind = "master data"
 
+    def numbers_needed(
+        self, ctx: WriteContext, spec: StreamSpec, record: dict[str, Any], key: str
+    ) -> list[tuple[str, str]]:
+        """The record's own number, unless the ledger shows the record unchanged (then no lookup)."""
+        assert spec.number_field is not None
+        number = record.get(spec.number_field)
+        if not number or _unchanged(ctx.ledger.get(spec.name, key), mapping.record_hash(record)):
+            return []
+        return [(_REFERENCE_KIND[spec.name], str(number))]
+
     def write(self, ctx: WriteContext, spec: StreamSpec, record: dict[str, Any], key: str) -> None:
         assert spec.number_field is not None
         kind = _REFERENCE_KIND[spec.name]
@@ -33,7 +44,7 @@ class MasterDataStrategy:
         entry = ctx.ledger.get(spec.name, key)
         payload = mapping.map_master(spec.schema, record, spec.number_field)
         number = str(payload[spec.number_field])
-        if entry is not None and entry.is_done and entry.payload_hash == digest and entry.object_id:
+        if entry is not None and entry.object_id and _unchanged(entry, digest):
             ctx.refs.remember(kind, number, entry.object_id)
             ctx.outcomes.record(SKIPPED, spec.name, key, entry.object_id, "unchanged since the last write")
             return
@@ -57,7 +68,7 @@ class MasterDataStrategy:
                 )
             except ConflictError:
                 # 409 / 4000: the number exists (created concurrently or invisible to the lookup)
-                existing = ctx.refs.find_by_number(kind, number)
+                existing = ctx.refs.find_by_number(kind, number, fresh=True)
                 if existing is None:
                     raise RecordError(
                         "api_error",
@@ -73,8 +84,13 @@ class MasterDataStrategy:
         _update(ctx, spec, key, kind=kind, digest=digest, payload=payload, existing=existing, entry=entry)
 
 
+def _unchanged(entry: Entry | None, digest: str) -> bool:
+    """Whether the ledger holds this very record as written (nothing to look up or send)."""
+    return entry is not None and entry.is_done and bool(entry.object_id) and entry.payload_hash == digest
+
+
 def _id_by_number(ctx: WriteContext, kind: str, number: str) -> str | None:
-    found = ctx.refs.find_by_number(kind, number)
+    found = ctx.refs.find_by_number(kind, number, fresh=True)
     return str(found["Id"]) if found else None
 
 

@@ -65,6 +65,11 @@ class PaymentStrategy:
     def __init__(self) -> None:
         self._invoice_locks = KeyedLocks()
 
+    def numbers_needed(
+        self, ctx: WriteContext, spec: StreamSpec, record: dict[str, Any], key: str
+    ) -> list[tuple[str, str]]:
+        return []  # the bank account list is read once per run; InvoiceExternalKey is in the ledger
+
     def write(self, ctx: WriteContext, spec: StreamSpec, record: dict[str, Any], key: str) -> None:
         digest = mapping.record_hash(record)
         if already_written(ctx, spec, key, digest):

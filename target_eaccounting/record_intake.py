@@ -11,7 +11,7 @@ is unusable) is not caught here: it stops the run.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jsonschema import Draft7Validator
@@ -33,6 +33,21 @@ class RecordIntake:
     def key(self, spec: StreamSpec, record: Mapping[str, Any]) -> str:
         """The record's external key (raises ``RecordError`` if it has none)."""
         return mapping.external_key(mapping.clean_record(record), spec.key_field(self.ctx.settings))
+
+    def prepare(self, spec: StreamSpec, records: Iterable[Mapping[str, Any]]) -> None:
+        """Before a batch is written: look up the numbers its records need, together (a few list reads
+        instead of one per record). A record this cannot read is left to ``write`` to reject."""
+        wanted: dict[str, set[str]] = {}
+        for record in records:
+            rec = mapping.clean_record(record)
+            try:
+                key = self.key(spec, rec)
+            except RecordError:
+                continue
+            for kind, number in spec.strategy.numbers_needed(self.ctx, spec, rec, key):
+                wanted.setdefault(kind, set()).add(number)
+        for kind, numbers in wanted.items():
+            self.ctx.refs.prefetch(kind, numbers)
 
     def write(
         self,

@@ -3,27 +3,50 @@
 ``CustomerNumber`` → ``CustomerId``, article ``Number`` → ``ArticleId``, VAT ``Code`` → ``VatCodeId``,
 the company bank account for payments, and ``InvoiceExternalKey`` → the Id of an invoice this target
 created (from the ledger). An unresolvable reference is a record error raised before any write.
+
+Numbers are looked up a batch at a time (``prefetch``, see ``number_lookup``) before the batch is
+written; a number the batch did not announce is looked up alone. A number the batch lookup did not
+find is looked up alone again before a record is rejected for it (a full read can miss an object
+deleted meanwhile ahead of the page being read), while master data takes "not found" as is: its
+create falls back to an update on 409.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from eaccounting_api.errors import EAccountingError
+from eaccounting_api.errors import EAccountingError, NotFoundError
 from target_eaccounting.api import Api, api_error, quote
 from target_eaccounting.ledger import Ledger
+from target_eaccounting.number_lookup import find_ids
 from target_eaccounting.record_errors import RecordError
 
 PLANNED = "<planned in this dry run>"
 
 # kind -> (list path, number field)
-_BY_NUMBER = {
+BY_NUMBER = {
     "customer": ("/customers", "CustomerNumber"),
     "supplier": ("/suppliers", "SupplierNumber"),
     "article": ("/articles", "Number"),
 }
+
+log = logging.getLogger(__name__)
+
+
+class NumberCollector:
+    """A resolver that resolves nothing: it notes the numbers a record references (``BY_NUMBER``
+    kinds), so that a batch's numbers can be looked up together before it is written."""
+
+    def __init__(self) -> None:
+        self.numbers: list[tuple[str, str]] = []
+
+    def __call__(self, kind: str, value: str, field: str) -> str:
+        if kind in BY_NUMBER:
+            self.numbers.append((kind, value))
+        return PLANNED
 
 
 class References:
@@ -33,25 +56,67 @@ class References:
         self.invoice_streams = invoice_streams
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], str | None] = {}
+        # numbers the last batch lookup of their kind did not find
+        self._absent: set[tuple[str, str]] = set()
         self._vat_codes: dict[str, str] | None = None
         self._bank_accounts: list[dict[str, Any]] | None = None
-        self.lookups = 0
+        self.lookups = 0  # list requests made to find objects by number
 
     def remember(self, kind: str, value: str, object_id: str) -> None:
         """An object this run created or found (a dry run remembers planned ones)."""
         with self._lock:
             self._cache[(kind, value)] = object_id
+            self._absent.discard((kind, value))
 
-    def find_by_number(self, kind: str, number: str) -> dict[str, Any] | None:
-        """The stored object with this natural number (full object), or None."""
-        path, field = _BY_NUMBER[kind]
-        self.lookups += 1
-        found = [
-            o for o in self.api.list(path, filter_=f"{field} eq {quote(number)}") if o.get(field) == number
-        ]
-        if not found:
-            return None
-        return self.api.get(f"{path}/{found[0]['Id']}")
+    def prefetch(self, kind: str, numbers: Iterable[str]) -> None:
+        """Look up, together, the numbers of ``kind`` not resolved yet in this run. A failed lookup is
+        only logged: each record then looks its numbers up alone (and is rejected with the error)."""
+        path, field = BY_NUMBER[kind]
+        with self._lock:
+            wanted = {n for n in numbers if (kind, n) not in self._cache}
+        if not wanted:
+            return
+        try:
+            found = find_ids(self.api, path, field, wanted)
+        except EAccountingError as exc:
+            log.warning("batch lookup of %d %s numbers failed (%s); one by one", len(wanted), kind, exc)
+            return
+        with self._lock:
+            self.lookups += found.requests
+            for number in wanted:
+                if number in found.ids:
+                    self._cache.setdefault((kind, number), found.ids[number])
+                    self._absent.discard((kind, number))
+                elif (kind, number) not in self._cache:
+                    self._absent.add((kind, number))
+
+    def _look_up(self, kind: str, number: str) -> str | None:
+        """The Id of the object with this number, from one exact ``$filter`` read."""
+        path, field = BY_NUMBER[kind]
+        with self._lock:
+            self.lookups += 1
+        items = self.api.list(path, filter_=f"{field} eq {quote(number)}")
+        found = [o for o in items if o.get(field) == number]  # the server may match case-insensitively
+        return str(found[0]["Id"]) if found else None
+
+    def find_by_number(self, kind: str, number: str, *, fresh: bool = False) -> dict[str, Any] | None:
+        """The stored object with this natural number (full object), or None. Unless ``fresh``, what
+        this run already knows is trusted: an Id is read directly, a number the batch lookup did not
+        find (or a planned one, in a dry run) is absent."""
+        object_id: str | None = None
+        if not fresh:
+            with self._lock:
+                known = (kind, number) in self._cache or (kind, number) in self._absent
+                object_id = self._cache.get((kind, number))
+            if known and object_id in (None, PLANNED):
+                return None
+        if object_id is not None:
+            try:
+                return self.api.get(f"{BY_NUMBER[kind][0]}/{object_id}")
+            except NotFoundError:
+                pass  # deleted since it was looked up: look again
+        object_id = self._look_up(kind, number)
+        return None if object_id is None else self.api.get(f"{BY_NUMBER[kind][0]}/{object_id}")
 
     def resolver(self, stream: str) -> Callable[[str, str, str], str]:
         def resolve(kind: str, value: str, field: str) -> str:
@@ -61,7 +126,7 @@ class References:
 
     def resolve(self, kind: str, value: str, field: str, *, stream: str = "") -> str:
         try:
-            if kind in _BY_NUMBER:
+            if kind in BY_NUMBER:
                 return self._by_number(kind, value, field)
             if kind == "vat_code":
                 return self._vat_code(value, field)
@@ -80,8 +145,7 @@ class References:
                 if cached:
                     return cached
                 raise _missing(kind, value, field)
-        obj = self.find_by_number(kind, value)
-        object_id = str(obj["Id"]) if obj else None
+        object_id = self._look_up(kind, value)
         with self._lock:
             self._cache.setdefault((kind, value), object_id)
             object_id = self._cache[(kind, value)]

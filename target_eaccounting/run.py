@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from eaccounting_api.connection import DEFAULT_API_URL, DEFAULT_IDENTITY_URL
 from target_eaccounting.api import Api, RequestClient
 from target_eaccounting.fiscal import FiscalYears
 from target_eaccounting.ledger import Ledger
@@ -38,7 +39,12 @@ class RunContext:
     def __init__(self, config: Mapping[str, Any], logger: logging.Logger, client: RequestClient) -> None:
         settings = settings_from_config(config)
         self.concurrency = max(1, int(config.get("max_concurrency") or 4))
-        self.api = Api(client, dry_run=settings.dry_run)
+        self.api = Api(
+            client,
+            dry_run=settings.dry_run,
+            api_url=str(config.get("api_url") or DEFAULT_API_URL),
+            identity_url=str(config.get("identity_url") or DEFAULT_IDENTITY_URL),
+        )
         self.ledger = Ledger(config.get("ledger_path") or DEFAULT_LEDGER)
         self.outcomes = Outcomes(
             RejectFile(config.get("reject_path") or DEFAULT_REJECTS),

@@ -94,8 +94,10 @@ class EAccountingSink(BatchSink):
             except RecordError:
                 key = f"\x00invalid-{index}"  # rejected with its message by ``write``
             groups.setdefault(key, []).append((record, line_number))
-        futures: list[Future[None]] = [run.executor.submit(self._write_group, g) for g in groups.values()]
+        futures: list[Future[None]] = []
         try:
+            run.intake.prepare(self.spec, records)
+            futures = [run.executor.submit(self._write_group, g) for g in groups.values()]
             for future in futures:
                 future.result()
         except BaseException:

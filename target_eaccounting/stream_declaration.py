@@ -20,6 +20,13 @@ class WriteStrategy(Protocol):
     @property
     def kind(self) -> str: ...
 
+    def numbers_needed(
+        self, ctx: WriteContext, spec: StreamSpec, record: dict[str, Any], key: str
+    ) -> list[tuple[str, str]]:
+        """The (kind, number) pairs writing this record will look up (``References.BY_NUMBER`` kinds),
+        so that a batch looks them up together before any of its records is written."""
+        ...
+
     def write(self, ctx: WriteContext, spec: StreamSpec, record: dict[str, Any], key: str) -> None:
         """Write one clean, schema-valid record with external key ``key``; record its outcome in
         ``ctx.outcomes``. A record that cannot be written raises ``RecordError`` (or an

@@ -12,7 +12,7 @@ from singer_sdk import Target
 from singer_sdk import typing as th
 
 from eaccounting_api.connection import CONNECTION_SETTINGS, DEFAULT_MAX_CONCURRENCY, client_from_config
-from eaccounting_api.errors import FatalError
+from target_eaccounting import run_errors
 from target_eaccounting.message_reader import BadMessage, LineNumberingReader
 from target_eaccounting.record_errors import RecordError, TooManyFailedRecordsError
 from target_eaccounting.rejects import replay_messages
@@ -172,12 +172,11 @@ class TargetEAccounting(Target):
             kwargs["file_input"] = io.StringIO("".join(m + "\n" for m in replay_messages(replay)))
         try:
             super().invoke(**kwargs)
-        except FatalError as exc:  # re-authorization needed (exit 2), token store unusable (exit 1)
-            cls.logger.error("%s", exc)
-            sys.exit(exc.exit_code)
-        except TooManyFailedRecordsError as exc:
-            cls.logger.error("%s", exc)
-            sys.exit(3)
+        except run_errors.KNOWN_ERRORS as exc:  # exit codes: README, target-eaccounting "Exit codes"
+            for line in run_errors.report_lines(exc):
+                cls.logger.error("%s", line)
+            cls.logger.debug("the error's traceback:", exc_info=exc)
+            sys.exit(run_errors.exit_code(exc))
 
 
 cli = TargetEAccounting.cli

@@ -38,6 +38,11 @@ def row_signature(rows: Any) -> list[tuple[str, str, str]]:
 class VoucherStrategy:
     kind = "voucher"
 
+    def numbers_needed(
+        self, ctx: WriteContext, spec: StreamSpec, record: dict[str, Any], key: str
+    ) -> list[tuple[str, str]]:
+        return []  # VAT codes are read whole, once per run
+
     def write(self, ctx: WriteContext, spec: StreamSpec, record: dict[str, Any], key: str) -> None:
         digest = mapping.record_hash(record)
         if already_written(ctx, spec, key, digest):

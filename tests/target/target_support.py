@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -85,3 +88,29 @@ def new_company(sandbox: SandboxServer, scale: float = 0.1) -> str:
     name = f"t-{uuid.uuid4().hex[:10]}"
     sandbox.admin("POST", "companies", {"company": name, "seed": 7, "country": "NO", "scale": scale})
     return name
+
+
+def run_cli(
+    config: Mapping[str, Any], lines: Iterable[str], tmp_path: Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m target_eaccounting --config … --input …`` in a child process, as a user runs it."""
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(dict(config)))
+    input_file = tmp_path / "in.singer"
+    input_file.write_text("".join(line + "\n" for line in lines))
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "target_eaccounting",
+            "--config",
+            str(config_file),
+            "--input",
+            str(input_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
