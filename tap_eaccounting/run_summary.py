@@ -63,7 +63,8 @@ def describe_fallbacks(entries: Mapping[str, Mapping[str, Any]]) -> str:
 @dataclass
 class RunSummary:
     outcomes: dict[str, StreamOutcome] = field(default_factory=dict)
-    run_error: bool = False  # a run-level error stopped the run (exit 1)
+    run_error: bool = False  # a run-level error stopped the run (exit 1, or ``run_exit``)
+    run_exit: int = EXIT_ERROR
 
     def add(self, name: str) -> StreamOutcome:
         self.outcomes[name] = StreamOutcome(name)
@@ -76,7 +77,7 @@ class RunSummary:
     @property
     def exit_code(self) -> int:
         if self.run_error:
-            return EXIT_ERROR
+            return self.run_exit
         return EXIT_STREAMS_FAILED if self.failed else EXIT_OK
 
     def table(self) -> str:

@@ -46,6 +46,7 @@ URL_ERRORS = (
     requests.exceptions.InvalidSchema,
     requests.exceptions.URLRequired,
 )
+EXIT_UNREACHABLE = 4  # a host could not be reached (the target uses 4 too): run again later
 RERUN = "the next run reads the stream again from its last bookmark"
 
 
@@ -54,6 +55,7 @@ class Failure:
     message: str  # one line
     run_level: bool = False  # every stream would fail the same way: stop the run
     maybe_wrong_api: bool = False  # a 404 or an undecodable answer: ``api_mismatch`` can tell
+    exit_code: int = 1  # for a run-level failure: 4 when a host cannot be reached (as the target's 4)
 
 
 def one_line(text: str) -> str:
@@ -124,6 +126,7 @@ def _transport_failure(exc: TransportError, stream: str, api_url: str) -> Failur
             f"cannot reach the eAccounting API at {host_of(api_url)} ({root_reason(cause)}, {exc}): "
             "check api_url, the network, proxy and firewall",
             run_level=True,
+            exit_code=EXIT_UNREACHABLE,
         )
     return Failure(
         f"{stream}: requests to {host_of(api_url)} kept timing out or breaking off ({exc}): raise "
@@ -145,6 +148,7 @@ def _identity_failure(exc: EAccountingError, identity_url: str) -> Failure:
             f"cannot reach the identity server at {host} ({reason}, {exc}): check identity_url and the "
             "network",
             run_level=True,
+            exit_code=EXIT_UNREACHABLE,
         )
     # Refused client credentials say "check client_id and client_secret" themselves (oauth.token_error).
     return Failure(f"identity server {host}: {exc}", run_level=True)

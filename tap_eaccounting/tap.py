@@ -215,6 +215,7 @@ class TapEAccounting(Tap):
                 self.logger.error("%s", failure.message)
                 if failure.run_level:
                     summary.run_error = True
+                    summary.run_exit = failure.exit_code
                     break
                 if self.config.get("fail_fast"):
                     break

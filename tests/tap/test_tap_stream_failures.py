@@ -29,6 +29,7 @@ from tap_eaccounting.run_summary import (
     StreamOutcome,
     describe_fallbacks,
 )
+from tap_eaccounting.stream_failures import EXIT_UNREACHABLE
 from tap_eaccounting.tap import TapEAccounting
 
 from .conftest import COMPANY, Run, catalog_for, object_ids, run_tap, tap_config
@@ -263,7 +264,7 @@ def test_an_unreachable_host_is_named_in_one_line(
     config = tap_config(sandbox, tmp_path, api_url=f"http://127.0.0.1:{closed_port}/v2")
     with caplog.at_level(logging.INFO):
         _, summary = run_selected(config, ["customers", "suppliers"], quick=True)
-    assert summary.exit_code == EXIT_ERROR
+    assert summary.exit_code == EXIT_UNREACHABLE
     assert summary.outcomes["suppliers"].status == "not run"
     (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert (
