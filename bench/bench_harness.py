@@ -196,8 +196,9 @@ class Series:
         return text + f"   ({len(self.seconds)} rounds)"
 
 
-def ratio_line(name: str, value: float, goal: str) -> str:
-    return f"  {name}: {value:.2f} ({value:.0%})   goal {goal}"
+def ratio_line(name: str, value: float, goal: str, *, percent: bool = True) -> str:
+    shown = f"{value:.0%}" if percent else f"{value:.2f}x"
+    return f"  {name}: {shown}   goal {goal}"
 
 
 def rotated(items: Sequence[Any], round_index: int) -> list[Any]:
