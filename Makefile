@@ -36,6 +36,7 @@ spec-check: install
 	else echo "../shared not present: skipping the generated-files check"; fi
 	$(BIN)/python scripts/render_meltano_yml.py --check
 	$(BIN)/python scripts/render_readme.py --check
+	$(BIN)/python scripts/render_hub_definitions.py --check
 
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
 unit: install

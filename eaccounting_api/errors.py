@@ -28,10 +28,16 @@ NO_ACCESS_TO_SCOPES_ERROR_CODE = 4006
 # 403 codes that are about the company, not the token's scopes (docs/API_FACTS.md#error-codes).
 NON_SCOPE_403_CODES = frozenset({4003, 4004, 4034})
 
+# The same steps for the tap and the target (the target's Meltano commands run `tap-eaccounting auth` with
+# the target's settings and write scopes); README "Use it in your own Meltano project".
 REAUTH_HOW = (
-    "The tenant must re-authorize this integration: run `tap-eaccounting auth url --config CONFIG`, "
-    "open the printed URL and sign in as the tenant, then run "
-    "`tap-eaccounting auth exchange --config CONFIG --code CODE` to store the new tokens."
+    "The tenant must re-authorize this integration. In Meltano: run "
+    "`meltano invoke tap-eaccounting:auth-url` (or `target-eaccounting:auth-url`, which asks for the "
+    "write scopes, when target-eaccounting uses these tokens), open the printed URL and sign in as the "
+    "tenant, then run `meltano invoke tap-eaccounting:auth-exchange --code CODE` (or "
+    "`target-eaccounting:auth-exchange --code CODE`). Without Meltano: `tap-eaccounting auth url --config "
+    "CONFIG` (with `--write` for the target), then `tap-eaccounting auth exchange --config CONFIG --code "
+    "CODE`. The new tokens go to the token store (token_store_path), which tap and target of one grant share."
 )
 
 

@@ -14,17 +14,26 @@ import argparse
 import contextlib
 import itertools
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from eaccounting_api import spec
-from eaccounting_api.connection import authenticator_from_config
+from eaccounting_api.connection import CONNECTION_SETTINGS, authenticator_from_config
 from eaccounting_api.errors import EAccountingError, FatalError, ReauthorizationRequired
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 REAUTH_EXIT_CODE = ReauthorizationRequired.exit_code
+COMMANDS = ("url", "exchange", "status")
+# `--config ENV` reads the settings from environment variables, as the SDK's `--config ENV` does: the
+# tap's prefix by default. Meltano exports a plugin's settings as MELTANO_EXTRACT_<SETTING> (extractor) or
+# MELTANO_LOAD_<SETTING> (loader), whatever the plugin's name: its commands pass that as --env-prefix.
+ENV_CONFIG = "ENV"
+DEFAULT_ENV_PREFIX = "TAP_EACCOUNTING_"
+# The settings auth reads: the connection's, and the redirect URI registered for the client.
+AUTH_SETTINGS = (*(setting.name for setting in CONNECTION_SETTINGS), "redirect_uri")
 
 
 def spec_stream_scopes() -> dict[str, tuple[str, ...]]:
@@ -119,19 +128,32 @@ def exit_on_reauthorization() -> Iterator[None]:
         raise SystemExit(REAUTH_EXIT_CODE) from None
 
 
-def _load_config(paths: Sequence[str]) -> dict[str, Any]:
+def env_config(prefix: str = DEFAULT_ENV_PREFIX, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The auth settings set (non-empty) in environment variables ``<prefix><SETTING>``."""
+    env = os.environ if environ is None else environ
+    return {name: env[key] for name in AUTH_SETTINGS if env.get(key := f"{prefix}{name.upper()}")}
+
+
+def _load_config(paths: Sequence[str], env_prefix: str = DEFAULT_ENV_PREFIX) -> dict[str, Any]:
+    """The config files merged in order; ``ENV`` stands for the settings in the environment."""
     config: dict[str, Any] = {}
     for path in paths:
-        config.update(json.loads(Path(path).read_text("utf-8")))
+        config.update(
+            env_config(env_prefix) if path == ENV_CONFIG else json.loads(Path(path).read_text("utf-8"))
+        )
     return config
 
 
 def main(argv: Sequence[str] | None = None, stream_scopes: Mapping[str, Sequence[str]] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tap-eaccounting auth")
-    parser.add_argument("--config", action="append", help="config JSON (repeatable)")
+    config_help = f"config JSON, or {ENV_CONFIG} for the environment's settings (repeatable)"
+    prefix_help = f"the variables' prefix for --config {ENV_CONFIG} (default {DEFAULT_ENV_PREFIX})"
+    parser.add_argument("--config", action="append", help=config_help)
+    parser.add_argument("--env-prefix", default=DEFAULT_ENV_PREFIX, help=prefix_help)
     # --config is accepted after the subcommand too (`auth url --config c.json`, as messages say).
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", action="append", default=argparse.SUPPRESS, help="config JSON")
+    common.add_argument("--config", action="append", default=argparse.SUPPRESS, help=config_help)
+    common.add_argument("--env-prefix", default=argparse.SUPPRESS, help=prefix_help)
     sub = parser.add_subparsers(dest="command", required=True)
     url = sub.add_parser("url", parents=[common], help="print the authorize URL with the minimal scopes")
     url.add_argument("--stream", action="append", help="selected stream (repeatable; default: all)")
@@ -148,7 +170,7 @@ def main(argv: Sequence[str] | None = None, stream_scopes: Mapping[str, Sequence
         parser.error("--config is required")
     with exit_on_reauthorization():
         try:
-            config = _load_config(args.config)
+            config = _load_config(args.config, args.env_prefix)
             if args.command == "url":
                 print(
                     auth_url(
