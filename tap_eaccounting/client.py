@@ -41,6 +41,7 @@ from tap_eaccounting import deletes
 from tap_eaccounting.list_capabilities import STATE_KEY as CAPABILITIES_KEY
 from tap_eaccounting.list_capabilities import CapabilityBook
 from tap_eaccounting.reader import ListQuery, PageSize, Reader
+from tap_eaccounting.record_output import RecordOutput
 from tap_eaccounting.streams import BY_NAME, StreamDef
 
 if TYPE_CHECKING:
@@ -138,6 +139,16 @@ class EAccountingStream(Stream):
         self._reader: Reader | None = None
         self._unchanged: bool | None = None  # the sibling probe's verdict, once per run
         self._parents_read: set[str] = set()
+        self._tap_out = tap
+
+    @cached_property
+    def output(self) -> RecordOutput:
+        return RecordOutput(self, self._tap_out)
+
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        """Every record on its way out: date-times as RFC 3339 UTC, an undeclared property declared in a
+        SCHEMA message first (``record_output``); a pass-through record needing neither stays raw."""
+        return self.output.process(row)
 
     @property
     def authenticator(self) -> EAccountingAuthenticator:
@@ -254,7 +265,8 @@ class EAccountingStream(Stream):
     def passthrough(self) -> bool:
         """Whether records may go out as the API's own JSON bytes (``paging.RawRecord``): only when
         nothing changes them on the way: no parent key to add, no stream maps or flattening, every
-        property selected, no type conformance."""
+        property selected, no type conformance. (``post_process`` splices a rewritten date-time into
+        the bytes, and decodes only a record with an undeclared property.)"""
         if self.definition.parent_key or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
             return False
         if any(self.config.get(k) for k in ("stream_maps", "flattening_enabled", "stream_map_config")):

@@ -1,0 +1,335 @@
+"""What a record may carry on its way out: only declared top-level properties, and RFC 3339 date-times.
+
+The live API sends two things a loader cannot take as they come:
+
+* ``date-time`` values that are not RFC 3339 (docs/API_FACTS.md#dates-and-timestamps): ``DueDate`` and
+  supplier-invoice ``PaymentDate`` date-only, and, as integrators report, times without a zone or with an
+  offset. A strict loader rejects the record; target-postgres stores ``timestamp without time zone`` and
+  target-snowflake drops the offset. Each such value is rewritten by ``timeparse.to_rfc3339_utc`` (a date
+  alone is midnight UTC, no zone means UTC, an offset is converted, fraction digits stay as sent); a
+  value that is no date at all becomes ``null`` and is reported.
+* top-level properties the schema does not declare (the newer spec's ``CustomerApi.RequiresReferenceNumber``):
+  SQL loaders drop them without a word. They are reported, and ``declare`` adds them to the schema, typed
+  as first seen (a property only ever ``null`` is not declared: it carries nothing). Undeclared keys
+  *inside* nested objects need nothing: the generated nested schemas allow them
+  (``additionalProperties: true``, ``schema_gen``), so loaders keep them in the object's JSON column.
+
+Speed: a pass-through record (``paging.RawRecord``, the API's own bytes) is checked by one msgspec decode
+into a struct that declares every top-level property (an undeclared one fails it), types each date-time
+field with the RFC 3339 UTC pattern (another form fails it), follows nested objects only where they hold
+date-times, and skips everything else as raw bytes. A record that passes goes out untouched. For one that
+fails, a small decode finds the date-times to rewrite, and these are spliced into its bytes
+(``"DueDate":"2026-06-24"`` -> ``"DueDate":"2026-06-24T00:00:00Z"``, each checked by its count), and the
+strict decode runs on the result; only a record with an undeclared property, or whose bytes are not in
+that compact form, is decoded fully and goes out re-encoded. When a stream's records need rewriting (every
+demo invoice has a date-only ``DueDate``), the first strict decode is skipped until one needs nothing. A
+decoded record (not pass-through) is checked the same way on its dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Annotated, Any
+
+import msgspec
+
+from eaccounting_api import timeparse
+from eaccounting_api.paging import RawRecord
+
+Record = dict[str, Any]
+LEAF = "date-time"  # a tree node that is a date-time value (or an array of them)
+# Where the date-times of a schema are: property -> LEAF, or -> the tree of an object (or array of
+# objects) that holds some.
+Tree = dict[str, Any]
+# A tree compiled for a decoded struct: (attribute, property name, LEAF or the children's nodes).
+Nodes = list[tuple[str, str, Any]]
+Fix = tuple[str, str, str | None]  # property name, value as sent, value to emit
+
+_UTC = Annotated[str, msgspec.Meta(pattern=timeparse.RFC3339_UTC)]
+_JSON_TYPES: dict[str, Any] = {
+    "boolean": bool,
+    "integer": int,
+    "number": float,
+    "string": str,
+    "object": dict[str, msgspec.Raw],
+    "array": list[msgspec.Raw],
+    "null": None,
+}
+
+
+@dataclass
+class Checked:
+    record: Record  # what to emit in place of the record checked
+    undeclared: dict[str, Any] = field(default_factory=dict)  # name -> value, for ``declare``
+    not_dates: list[tuple[str, str]] = field(default_factory=list)  # (property path, value) emitted null
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "object" if isinstance(value, dict) else "array"
+
+
+def date_time_tree(schema: dict[str, Any]) -> Tree:
+    tree: Tree = {}
+    for name, sub in schema.get("properties", {}).items():
+        if not isinstance(sub, dict):
+            continue
+        node = sub["items"] if isinstance(sub.get("items"), dict) else sub
+        if node.get("format") == "date-time":
+            tree[name] = LEAF
+        elif inner := date_time_tree(node):
+            tree[name] = inner
+    return tree
+
+
+def _node_type(sub: Any, strict: bool, name: str) -> Any:
+    """The msgspec type of a tree node; each node may also be an array of what it describes. Strict:
+    a date-time must match RFC 3339 UTC; lenient: anything goes (the values are looked at in Python)."""
+    if sub == LEAF:
+        return _UTC | list[_UTC] | None if strict else Any
+    fields = [
+        (f"f{i}", _node_type(child_sub, strict, f"{name}_{i}"), msgspec.field(default=None, name=child))
+        for i, (child, child_sub) in enumerate(sub.items())
+    ]
+    struct: Any = msgspec.defstruct(name, fields)
+    return struct | list[struct] | None
+
+
+def _nodes(tree: Tree) -> Nodes:
+    """The tree's nodes with the attribute ``_node_type`` gives each (``f<index>``)."""
+    return [
+        (f"f{i}", name, LEAF if sub == LEAF else _nodes(sub)) for i, (name, sub) in enumerate(tree.items())
+    ]
+
+
+class RecordShape:
+    """The checks for one stream's records; ``schema`` is the stream's own, widened in place by
+    ``declare``. Used by one thread (the SDK's record loop)."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self.tree = date_time_tree(schema)
+        self.added: set[str] = set()  # properties ``declare`` declared
+        self.nulls: set[str] = set()  # undeclared properties only ever seen null
+        self.expect_fixes = False  # the last pass-through record needed a rewrite
+        # The date-times alone, every other property skipped: what finds the values to rewrite.
+        self._dates = msgspec.json.Decoder(
+            msgspec.defstruct(
+                "Dates",
+                [
+                    (f"f{i}", _node_type(sub, False, f"D{i}"), msgspec.field(default=None, name=name))
+                    for i, (name, sub) in enumerate(self.tree.items())
+                ],
+            )
+        )
+        self._date_nodes = _nodes(self.tree)
+        self._compile()
+
+    def _compile(self) -> None:
+        properties: dict[str, Any] = self.schema["properties"]
+        self.declared = frozenset(properties)
+        fields: list[tuple[str, Any, Any]] = []
+        for i, name in enumerate([*properties, *sorted(self.nulls - self.declared)]):
+            if name in self.tree:
+                kind = _node_type(self.tree[name], True, f"N{i}")
+            elif name in self.added:
+                kind = _python_type(properties[name])
+            elif name in self.nulls:
+                kind = None
+            else:
+                kind = msgspec.Raw  # not looked at: kept as a slice of the bytes
+            fields.append((f"p{i}", kind, msgspec.field(default=None, name=name)))
+        self._strict = msgspec.json.Decoder(msgspec.defstruct("Record", fields, forbid_unknown_fields=True))
+
+    # -- checking -------------------------------------------------------------------------------------
+    def check(self, record: Record) -> Checked | None:
+        """``None`` when the record may go out as it is, else what to emit and what to declare."""
+        if not isinstance(record, RawRecord):
+            return self._check_dict(record)
+        if not self.expect_fixes and self._passes(record.raw):
+            return None
+        return self._rewrite(record)
+
+    def _passes(self, raw: msgspec.Raw | bytes) -> bool:
+        try:
+            self._strict.decode(raw)
+        except msgspec.ValidationError:
+            return False
+        return True
+
+    def _rewrite(self, record: RawRecord) -> Checked | None:
+        raw = record.raw
+        try:
+            dates = self._dates.decode(raw)
+        except msgspec.ValidationError:
+            return self._full(raw)
+        fixes: list[Fix] = []
+        not_dates: list[tuple[str, str]] = []
+        _collect(dates, self._date_nodes, "", fixes, not_dates)
+        self.expect_fixes = bool(fixes)
+        spliced = _splice(bytes(raw), fixes) if fixes else raw
+        if spliced is None or not self._passes(spliced):
+            return self._full(raw)
+        if not fixes:
+            return None
+        fields = dict(record)  # the decoded key fields: a rewritten replication key too
+        for name, old, new in fixes:
+            if fields.get(name) == old:
+                fields[name] = new
+        return Checked(RawRecord(msgspec.Raw(spliced), fields), not_dates=not_dates)
+
+    def _full(self, raw: msgspec.Raw) -> Checked | None:
+        data = msgspec.json.decode(raw)
+        if not isinstance(data, dict):
+            raise ValueError(f"a list item is not a JSON object: {bytes(raw)[:80]!r}")
+        return self._check_dict(data)
+
+    def _check_dict(self, data: Record) -> Checked | None:
+        undeclared = {}
+        for name in data.keys() - self.declared:
+            value = data[name]
+            if value is not None or name not in self.nulls:
+                undeclared[name] = value
+        for name in self.added:
+            value = data.get(name)
+            if value is not None and not _fits(value, self.schema["properties"][name]):
+                undeclared[name] = value
+        not_dates: list[tuple[str, str]] = []
+        if _fix_dict(data, self.tree, "", not_dates) or undeclared:
+            return Checked(data, undeclared, not_dates)
+        return None
+
+    # -- widening -------------------------------------------------------------------------------------
+    def declare(self, name: str, value: Any) -> list[str] | None:
+        """Declare ``name`` in the schema as ``value``'s JSON type, nullable (an object as an object with
+        any properties, an array with any items), or widen a property declared so to take it too. The
+        new type list when the schema changed; ``None`` when it did not (a ``null`` carries no type)."""
+        properties: dict[str, Any] = self.schema["properties"]
+        kind = json_type(value)
+        if kind == "null":
+            if name not in self.declared and name not in self.nulls:
+                self.nulls.add(name)
+                self._compile()
+            return None
+        if name in properties and name not in self.added:
+            return None  # declared by the generated schema: not this module's to change
+        types: list[str] = list(properties[name]["type"]) if name in properties else ["null"]
+        if kind in types or (kind == "integer" and "number" in types):
+            return None
+        if kind == "number" and "integer" in types:
+            types[types.index("integer")] = "number"
+        else:
+            types.insert(len(types) - 1, kind)
+        prop: dict[str, Any] = {"type": types}
+        if "object" in types:
+            prop["additionalProperties"] = True
+        properties[name] = prop
+        self.added.add(name)
+        self._compile()
+        return types
+
+
+def _python_type(prop: dict[str, Any]) -> Any:
+    kinds = [_JSON_TYPES[t] for t in prop["type"]]
+    union = kinds[0]
+    for kind in kinds[1:]:
+        union = union | kind
+    return union
+
+
+def _fits(value: Any, prop: dict[str, Any]) -> bool:
+    kind = json_type(value)
+    types = prop["type"]
+    return kind in types or (kind == "integer" and "number" in types)
+
+
+@lru_cache(maxsize=4096)
+def _utc(value: str) -> str | None:
+    """``value`` as RFC 3339 UTC, ``None`` when it is no date (the same dates recur across records)."""
+    try:
+        return timeparse.to_rfc3339_utc(value)
+    except ValueError:
+        return None
+
+
+def _fix(name: str, value: str, path: str, fixes: list[Fix], not_dates: list[tuple[str, str]]) -> None:
+    if not timeparse.is_rfc3339_utc(value):
+        new = _utc(value)
+        if new is None:
+            not_dates.append((path, value))
+        fixes.append((name, value, new))
+
+
+def _collect(obj: Any, nodes: Nodes, prefix: str, fixes: list[Fix], not_dates: list[tuple[str, str]]) -> None:
+    """The date-time values under a decoded ``Dates`` struct that need rewriting."""
+    for attr, name, sub in nodes:
+        value = getattr(obj, attr)
+        if value is None:
+            continue
+        items = value if isinstance(value, list) else (value,)
+        for item in items:
+            if sub == LEAF:
+                if isinstance(item, str):
+                    _fix(name, item, prefix + name, fixes, not_dates)
+            elif item is not None:
+                _collect(item, sub, f"{prefix}{name}.", fixes, not_dates)
+
+
+def _splice(raw: bytes, fixes: list[Fix]) -> bytes | None:
+    """``raw`` with each ``"<name>":"<old>"`` replaced, when each occurs exactly as often as it was
+    found decoded (inside a JSON string every quote is escaped, so the pattern cannot match there);
+    ``None`` when not (whitespace, escapes, or the same text under a property that is no date-time)."""
+    wanted: dict[tuple[str, str], tuple[str | None, int]] = {}
+    for name, old, new in fixes:
+        wanted[(name, old)] = (new, wanted.get((name, old), (new, 0))[1] + 1)
+    for (name, old), (new, count) in wanted.items():
+        if not (name.isidentifier() and old.isascii()) or '"' in old or "\\" in old:
+            return None
+        needle = f'"{name}":"{old}"'.encode()
+        if raw.count(needle) != count:
+            return None
+        value = f'"{new}"' if new is not None else "null"
+        raw = raw.replace(needle, f'"{name}":{value}'.encode())
+    return raw
+
+
+def _fix_dict(node: Any, tree: Tree, prefix: str, not_dates: list[tuple[str, str]]) -> bool:
+    """Rewrite the date-time values of a decoded record in place; whether any changed."""
+    if isinstance(node, list):
+        return any([_fix_dict(item, tree, prefix, not_dates) for item in node])
+    if not isinstance(node, dict):
+        return False
+    changed = False
+    for name, sub in tree.items():
+        value = node.get(name)
+        if value is None:
+            continue
+        path = prefix + name
+        if sub != LEAF:
+            changed |= _fix_dict(value, sub, f"{path}.", not_dates)
+            continue
+        values = value if isinstance(value, list) else [value]
+        fixed = [_fixed(v, path, not_dates) for v in values]
+        if fixed != values:
+            node[name] = fixed if isinstance(value, list) else fixed[0]
+            changed = True
+    return changed
+
+
+def _fixed(value: Any, path: str, not_dates: list[tuple[str, str]]) -> Any:
+    if not isinstance(value, str) or timeparse.is_rfc3339_utc(value):
+        return value
+    new = _utc(value)
+    if new is None:
+        not_dates.append((path, value))
+    return new
