@@ -48,10 +48,10 @@ def parse_date(value: str) -> dt.date:
 
 
 # RFC 3339 (section 5.6) in UTC with ``Z``: what the tap emits. Any number of fraction digits (the API
-# sends 7); a leap second (``:60``) is RFC 3339 too.
+# sends 7); a leap second (``:60``) is RFC 3339 too. A Python pattern (``\Z``: no trailing newline).
 RFC3339_UTC = (
     r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
-    r"T(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?Z$"
+    r"T(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?Z\Z"
 )
 _RFC3339_UTC_RE = re.compile(RFC3339_UTC)
 # A date, optionally a time (seconds and fraction optional), optionally a zone: what gets normalised.
