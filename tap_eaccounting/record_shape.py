@@ -21,13 +21,16 @@ date-times, and skips everything else as raw bytes. A record that passes goes ou
 fails, a small decode finds the date-times to rewrite, and these are spliced into its bytes
 (``"DueDate":"2026-06-24"`` -> ``"DueDate":"2026-06-24T00:00:00Z"``, each checked by its count), and the
 strict decode runs on the result; only a record with an undeclared property, or whose bytes are not in
-that compact form, is decoded fully and goes out re-encoded. When a stream's records need rewriting (every
+that compact form (whitespace, an escape, a date-time inside an array of strings), is decoded fully and
+goes out re-encoded. When a stream's records need rewriting (every
 demo invoice has a date-only ``DueDate``), the first strict decode is skipped until one needs nothing. A
 decoded record (not pass-through) is checked the same way on its dict.
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any
@@ -42,11 +45,12 @@ LEAF = "date-time"  # a tree node that is a date-time value (or an array of them
 # Where the date-times of a schema are: property -> LEAF, or -> the tree of an object (or array of
 # objects) that holds some.
 Tree = dict[str, Any]
-# A tree compiled for a decoded struct: (attribute, property name, LEAF or the children's nodes).
-Nodes = list[tuple[str, str, Any]]
+# A tree compiled for a decoded struct (see ``_level``).
+Level = tuple[Callable[[Any], tuple[Any, ...]], list[tuple[str, Any]]]
 Fix = tuple[str, str, str | None]  # property name, value as sent, value to emit
 
 _UTC = Annotated[str, msgspec.Meta(pattern=timeparse.RFC3339_UTC)]
+_is_utc = timeparse.is_rfc3339_utc
 _JSON_TYPES: dict[str, Any] = {
     "boolean": bool,
     "integer": int,
@@ -105,11 +109,12 @@ def _node_type(sub: Any, strict: bool, name: str) -> Any:
     return struct | list[struct] | None
 
 
-def _nodes(tree: Tree) -> Nodes:
-    """The tree's nodes with the attribute ``_node_type`` gives each (``f<index>``)."""
-    return [
-        (f"f{i}", name, LEAF if sub == LEAF else _nodes(sub)) for i, (name, sub) in enumerate(tree.items())
-    ]
+def _level(tree: Tree) -> Level:
+    """A tree as ``_collect`` walks a decoded ``Dates`` struct: one getter for the level's attributes
+    (the ``f<index>`` that ``_node_type`` gives), and each node's name and sub-level (``None``: a leaf)."""
+    attrs = [f"f{i}" for i in range(len(tree))]
+    getter = operator.attrgetter(*attrs) if len(attrs) > 1 else (lambda obj: (getattr(obj, attrs[0]),))
+    return getter, [(name, None if sub == LEAF else _level(sub)) for name, sub in tree.items()]
 
 
 class RecordShape:
@@ -132,7 +137,7 @@ class RecordShape:
                 ],
             )
         )
-        self._date_nodes = _nodes(self.tree)
+        self._dates_level = _level(self.tree)
         self._compile()
 
     def _compile(self) -> None:
@@ -175,7 +180,7 @@ class RecordShape:
             return self._full(raw)
         fixes: list[Fix] = []
         not_dates: list[tuple[str, str]] = []
-        _collect(dates, self._date_nodes, "", fixes, not_dates)
+        _collect(dates, self._dates_level, "", fixes, not_dates)
         self.expect_fixes = bool(fixes)
         spliced = _splice(bytes(raw), fixes) if fixes else raw
         if spliced is None or not self._passes(spliced):
@@ -263,43 +268,54 @@ def _utc(value: str) -> str | None:
 
 
 def _fix(name: str, value: str, path: str, fixes: list[Fix], not_dates: list[tuple[str, str]]) -> None:
-    if not timeparse.is_rfc3339_utc(value):
-        new = _utc(value)
-        if new is None:
-            not_dates.append((path, value))
-        fixes.append((name, value, new))
+    new = _utc(value)
+    if new is None:
+        not_dates.append((path, value))
+    fixes.append((name, value, new))
 
 
-def _collect(obj: Any, nodes: Nodes, prefix: str, fixes: list[Fix], not_dates: list[tuple[str, str]]) -> None:
+def _collect(obj: Any, level: Level, prefix: str, fixes: list[Fix], not_dates: list[tuple[str, str]]) -> None:
     """The date-time values under a decoded ``Dates`` struct that need rewriting."""
-    for attr, name, sub in nodes:
-        value = getattr(obj, attr)
+    getter, nodes = level
+    for (name, sub), value in zip(nodes, getter(obj), strict=True):
         if value is None:
             continue
-        items = value if isinstance(value, list) else (value,)
-        for item in items:
-            if sub == LEAF:
-                if isinstance(item, str):
-                    _fix(name, item, prefix + name, fixes, not_dates)
-            elif item is not None:
-                _collect(item, sub, f"{prefix}{name}.", fixes, not_dates)
+        if sub is None:
+            if value.__class__ is str:
+                if not _is_utc(value):
+                    _fix(name, value, prefix + name, fixes, not_dates)
+            elif value.__class__ is list:
+                for item in value:
+                    if item.__class__ is str and not _is_utc(item):
+                        _fix(name, item, prefix + name, fixes, not_dates)
+        elif value.__class__ is list:
+            for item in value:
+                if item is not None:
+                    _collect(item, sub, f"{prefix}{name}.", fixes, not_dates)
+        else:
+            _collect(value, sub, f"{prefix}{name}.", fixes, not_dates)
 
 
 def _splice(raw: bytes, fixes: list[Fix]) -> bytes | None:
     """``raw`` with each ``"<name>":"<old>"`` replaced, when each occurs exactly as often as it was
-    found decoded (inside a JSON string every quote is escaped, so the pattern cannot match there);
-    ``None`` when not (whitespace, escapes, or the same text under a property that is no date-time)."""
-    wanted: dict[tuple[str, str], tuple[str | None, int]] = {}
+    found decoded; ``None`` when not (whitespace, an escape, a date-time inside an array of strings, or
+    the same text under a property that is no date-time). Inside a JSON string every quote is escaped,
+    so the pattern cannot match there."""
+    wanted: dict[tuple[str, str], list[Any]] = {}
     for name, old, new in fixes:
-        wanted[(name, old)] = (new, wanted.get((name, old), (new, 0))[1] + 1)
+        wanted.setdefault((name, old), [new, 0])[1] += 1
     for (name, old), (new, count) in wanted.items():
-        if not (name.isidentifier() and old.isascii()) or '"' in old or "\\" in old:
-            return None
         needle = f'"{name}":"{old}"'.encode()
-        if raw.count(needle) != count:
+        replacement = (f'"{name}":"{new}"' if new is not None else f'"{name}":null').encode()
+        if count == 1:
+            at = raw.find(needle)
+            if at < 0 or raw.find(needle, at + len(needle)) >= 0:
+                return None
+            raw = raw[:at] + replacement + raw[at + len(needle) :]
+        elif raw.count(needle) == count:
+            raw = raw.replace(needle, replacement)
+        else:
             return None
-        value = f'"{new}"' if new is not None else "null"
-        raw = raw.replace(needle, f'"{name}":{value}'.encode())
     return raw
 
 
