@@ -53,7 +53,7 @@ RFC3339_UTC = (
     r"^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
     r"T(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?Z\Z"
 )
-_RFC3339_UTC_RE = re.compile(RFC3339_UTC)
+RFC3339_UTC_RE = re.compile(RFC3339_UTC)
 # A date, optionally a time (seconds and fraction optional), optionally a zone: what gets normalised.
 _LOOSE_RE = re.compile(
     r"^(\d{4}-\d\d-\d\d)(?:[Tt ](\d\d:\d\d(?::\d\d)?)(\.\d+)?)?\s*(Z|z|[+-]\d\d(?::?\d\d)?)?$"
@@ -62,7 +62,7 @@ _LOOSE_RE = re.compile(
 
 def is_rfc3339_utc(value: str) -> bool:
     """Whether ``value`` is already in the form the tap emits (RFC 3339, UTC, ``Z``)."""
-    return _RFC3339_UTC_RE.match(value) is not None
+    return RFC3339_UTC_RE.match(value) is not None
 
 
 def to_rfc3339_utc(value: str) -> str:
@@ -73,7 +73,7 @@ def to_rfc3339_utc(value: str) -> str:
 
     Raises ``ValueError`` for anything that is not a date or date-time.
     """
-    if _RFC3339_UTC_RE.match(value):
+    if RFC3339_UTC_RE.match(value):
         return value
     match = _LOOSE_RE.match(value.strip())
     if match is None:

@@ -15,16 +15,14 @@ The live API sends two things a loader cannot take as they come:
   (``additionalProperties: true``, ``schema_gen``), so loaders keep them in the object's JSON column.
 
 Speed: a pass-through record (``paging.RawRecord``, the API's own bytes) is checked by one msgspec decode
-into a struct that declares every top-level property (an undeclared one fails it), types each date-time
-field with the RFC 3339 UTC pattern (another form fails it), follows nested objects only where they hold
-date-times, and skips everything else as raw bytes. A record that passes goes out untouched. For one that
-fails, a small decode finds the date-times to rewrite, and these are spliced into its bytes
-(``"DueDate":"2026-06-24"`` -> ``"DueDate":"2026-06-24T00:00:00Z"``, each checked by its count), and the
-strict decode runs on the result; only a record with an undeclared property, or whose bytes are not in
-that compact form (whitespace, an escape, a date-time inside an array of strings), is decoded fully and
-goes out re-encoded. When a stream's records need rewriting (every
-demo invoice has a date-only ``DueDate``), the first strict decode is skipped until one needs nothing. A
-decoded record (not pass-through) is checked the same way on its dict.
+into a per-stream struct that declares every top-level property (an undeclared one fails it), decodes the
+date-time fields and the objects that hold some, and skips everything else as slices of the bytes; the
+date-times are then matched against RFC 3339 UTC. A record that passes goes out untouched. One whose
+date-times need rewriting gets the new values spliced into its bytes (``"DueDate":"2026-06-24"`` ->
+``"DueDate":"2026-06-24T00:00:00Z"``, each checked by its count); only a record with an undeclared
+property, or whose bytes are not in that compact form (whitespace, an escape, a date-time inside an array
+of strings), is decoded fully and goes out re-encoded. A decoded record (not pass-through) is checked the
+same way on its dict.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 
@@ -49,8 +47,7 @@ Tree = dict[str, Any]
 Level = tuple[Callable[[Any], tuple[Any, ...]], list[tuple[str, Any]]]
 Fix = tuple[str, str, str | None]  # property name, value as sent, value to emit
 
-_UTC = Annotated[str, msgspec.Meta(pattern=timeparse.RFC3339_UTC)]
-_is_utc = timeparse.is_rfc3339_utc
+_is_utc = timeparse.RFC3339_UTC_RE.match
 _JSON_TYPES: dict[str, Any] = {
     "boolean": bool,
     "integer": int,
@@ -96,25 +93,29 @@ def date_time_tree(schema: dict[str, Any]) -> Tree:
     return tree
 
 
-def _node_type(sub: Any, strict: bool, name: str) -> Any:
-    """The msgspec type of a tree node; each node may also be an array of what it describes. Strict:
-    a date-time must match RFC 3339 UTC; lenient: anything goes (the values are looked at in Python)."""
+def _node_type(sub: Any, name: str) -> Any:
+    """The msgspec type of a tree node: a date-time as any JSON value (looked at in Python), an object
+    holding date-times as a struct of just those; each may also be an array of what it describes."""
     if sub == LEAF:
-        return _UTC | list[_UTC] | None if strict else Any
+        return Any
     fields = [
-        (f"f{i}", _node_type(child_sub, strict, f"{name}_{i}"), msgspec.field(default=None, name=child))
+        (f"f{i}", _node_type(child_sub, f"{name}_{i}"), msgspec.field(default=None, name=child))
         for i, (child, child_sub) in enumerate(sub.items())
     ]
     struct: Any = msgspec.defstruct(name, fields)
     return struct | list[struct] | None
 
 
-def _level(tree: Tree) -> Level:
-    """A tree as ``_collect`` walks a decoded ``Dates`` struct: one getter for the level's attributes
-    (the ``f<index>`` that ``_node_type`` gives), and each node's name and sub-level (``None``: a leaf)."""
-    attrs = [f"f{i}" for i in range(len(tree))]
+def _level(tree: Tree, attrs: list[str]) -> Level:
+    """A tree as ``_collect`` walks a decoded struct: one getter for the level's attributes (``attrs``
+    at the top, the ``f<index>`` that ``_node_type`` gives below), and each node's name and sub-level
+    (``None``: a leaf)."""
     getter = operator.attrgetter(*attrs) if len(attrs) > 1 else (lambda obj: (getattr(obj, attrs[0]),))
-    return getter, [(name, None if sub == LEAF else _level(sub)) for name, sub in tree.items()]
+    nodes = [
+        (name, None if sub == LEAF else _level(sub, [f"f{i}" for i in range(len(sub))]))
+        for name, sub in tree.items()
+    ]
+    return getter, nodes
 
 
 class RecordShape:
@@ -126,72 +127,56 @@ class RecordShape:
         self.tree = date_time_tree(schema)
         self.added: set[str] = set()  # properties ``declare`` declared
         self.nulls: set[str] = set()  # undeclared properties only ever seen null
-        self.expect_fixes = False  # the last pass-through record needed a rewrite
-        # The date-times alone, every other property skipped: what finds the values to rewrite.
-        self._dates = msgspec.json.Decoder(
-            msgspec.defstruct(
-                "Dates",
-                [
-                    (f"f{i}", _node_type(sub, False, f"D{i}"), msgspec.field(default=None, name=name))
-                    for i, (name, sub) in enumerate(self.tree.items())
-                ],
-            )
-        )
-        self._dates_level = _level(self.tree)
         self._compile()
 
     def _compile(self) -> None:
+        """The decoder of a pass-through record: every property the schema declares (and those only ever
+        seen null), so an undeclared one fails it; the date-times and the objects holding them decoded,
+        every other property skipped as a slice of the bytes."""
         properties: dict[str, Any] = self.schema["properties"]
         self.declared = frozenset(properties)
+        names = [*properties, *sorted(self.nulls - self.declared)]
         fields: list[tuple[str, Any, Any]] = []
-        for i, name in enumerate([*properties, *sorted(self.nulls - self.declared)]):
+        for i, name in enumerate(names):
             if name in self.tree:
-                kind = _node_type(self.tree[name], True, f"N{i}")
+                kind = _node_type(self.tree[name], f"N{i}")
             elif name in self.added:
                 kind = _python_type(properties[name])
             elif name in self.nulls:
                 kind = None
             else:
-                kind = msgspec.Raw  # not looked at: kept as a slice of the bytes
+                kind = msgspec.Raw
             fields.append((f"p{i}", kind, msgspec.field(default=None, name=name)))
-        self._strict = msgspec.json.Decoder(msgspec.defstruct("Record", fields, forbid_unknown_fields=True))
+        self._decoder = msgspec.json.Decoder(msgspec.defstruct("Record", fields, forbid_unknown_fields=True))
+        self._level = (
+            _level(self.tree, [f"p{names.index(name)}" for name in self.tree]) if self.tree else None
+        )
 
     # -- checking -------------------------------------------------------------------------------------
     def check(self, record: Record) -> Checked | None:
         """``None`` when the record may go out as it is, else what to emit and what to declare."""
         if not isinstance(record, RawRecord):
             return self._check_dict(record)
-        if not self.expect_fixes and self._passes(record.raw):
-            return None
-        return self._rewrite(record)
-
-    def _passes(self, raw: msgspec.Raw | bytes) -> bool:
-        try:
-            self._strict.decode(raw)
-        except msgspec.ValidationError:
-            return False
-        return True
-
-    def _rewrite(self, record: RawRecord) -> Checked | None:
         raw = record.raw
         try:
-            dates = self._dates.decode(raw)
+            decoded = self._decoder.decode(raw)
         except msgspec.ValidationError:
             return self._full(raw)
+        if self._level is None:
+            return None
         fixes: list[Fix] = []
         not_dates: list[tuple[str, str]] = []
-        _collect(dates, self._dates_level, "", fixes, not_dates)
-        self.expect_fixes = bool(fixes)
-        spliced = _splice(bytes(raw), fixes) if fixes else raw
-        if spliced is None or not self._passes(spliced):
-            return self._full(raw)
+        _collect(decoded, self._level, "", fixes, not_dates)
         if not fixes:
             return None
-        fields = dict(record)  # the decoded key fields: a rewritten replication key too
-        for name, old, new in fixes:
-            if fields.get(name) == old:
-                fields[name] = new
-        return Checked(RawRecord(msgspec.Raw(spliced), fields), not_dates=not_dates)
+        spliced = _splice(bytes(raw), fixes)
+        if spliced is None:
+            return self._full(raw)
+        record.raw = msgspec.Raw(spliced)
+        for name, old, new in fixes:  # the decoded key fields: a rewritten replication key too
+            if record.get(name) == old:
+                record[name] = new
+        return Checked(record, not_dates=not_dates)
 
     def _full(self, raw: msgspec.Raw) -> Checked | None:
         data = msgspec.json.decode(raw)
@@ -275,7 +260,7 @@ def _fix(name: str, value: str, path: str, fixes: list[Fix], not_dates: list[tup
 
 
 def _collect(obj: Any, level: Level, prefix: str, fixes: list[Fix], not_dates: list[tuple[str, str]]) -> None:
-    """The date-time values under a decoded ``Dates`` struct that need rewriting."""
+    """The date-time values under a decoded struct that need rewriting."""
     getter, nodes = level
     for (name, sub), value in zip(nodes, getter(obj), strict=True):
         if value is None:
