@@ -130,11 +130,15 @@ class RecordShape:
         self._compile()
 
     def _compile(self) -> None:
+        self.declared = frozenset(self.schema["properties"])
+        self._decoder: msgspec.json.Decoder[Any] | None = None  # built for the first pass-through record
+        self._level: Level | None = None  # where its date-times are (None: it has none)
+
+    def _build(self) -> msgspec.json.Decoder[Any]:
         """The decoder of a pass-through record: every property the schema declares (and those only ever
         seen null), so an undeclared one fails it; the date-times and the objects holding them decoded,
         every other property skipped as a slice of the bytes."""
         properties: dict[str, Any] = self.schema["properties"]
-        self.declared = frozenset(properties)
         names = [*properties, *sorted(self.nulls - self.declared)]
         fields: list[tuple[str, Any, Any]] = []
         for i, name in enumerate(names):
@@ -147,10 +151,11 @@ class RecordShape:
             else:
                 kind = msgspec.Raw
             fields.append((f"p{i}", kind, msgspec.field(default=None, name=name)))
-        self._decoder = msgspec.json.Decoder(msgspec.defstruct("Record", fields, forbid_unknown_fields=True))
         self._level = (
             _level(self.tree, [f"p{names.index(name)}" for name in self.tree]) if self.tree else None
         )
+        self._decoder = msgspec.json.Decoder(msgspec.defstruct("Record", fields, forbid_unknown_fields=True))
+        return self._decoder
 
     # -- checking -------------------------------------------------------------------------------------
     def check(self, record: Record) -> Checked | None:
@@ -159,7 +164,7 @@ class RecordShape:
             return self._check_dict(record)
         raw = record.raw
         try:
-            decoded = self._decoder.decode(raw)
+            decoded = (self._decoder or self._build()).decode(raw)
         except msgspec.ValidationError:
             return self._full(raw)
         if self._level is None:
