@@ -2,7 +2,8 @@
 
 URL, auth, rate limiting, retries and error mapping belong to ``eaccounting_api.api_client``; pagination and
 churn safety to ``tap_eaccounting.reader``; this module maps one row of ``streams.STREAMS`` onto the
-Singer SDK: schema, keys, bookmarks (capped by the server's clock) and parent keys.
+Singer SDK: schema, keys, bookmarks (capped by the server's clock) and parent keys. Each record's last
+step, RFC 3339 date-times and undeclared properties declared, is ``record_output``'s (``post_process``).
 
 Children (a ``{param}`` in the path) are not SDK child streams: the SDK would read a child only for the
 parent rows its own (incremental) sync emits, so bank transactions of an unchanged bank account would
@@ -41,6 +42,7 @@ from tap_eaccounting import deletes
 from tap_eaccounting.list_capabilities import STATE_KEY as CAPABILITIES_KEY
 from tap_eaccounting.list_capabilities import CapabilityBook
 from tap_eaccounting.reader import ListQuery, PageSize, Reader
+from tap_eaccounting.record_output import RecordOutput
 from tap_eaccounting.streams import BY_NAME, StreamDef
 
 if TYPE_CHECKING:
@@ -138,6 +140,11 @@ class EAccountingStream(Stream):
         self._reader: Reader | None = None
         self._unchanged: bool | None = None  # the sibling probe's verdict, once per run
         self._parents_read: set[str] = set()
+        self.output = RecordOutput(self, tap)
+
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        """Date-times as RFC 3339 UTC, an undeclared property declared first (``record_output``)."""
+        return self.output.process(row)
 
     @property
     def authenticator(self) -> EAccountingAuthenticator:
@@ -254,7 +261,7 @@ class EAccountingStream(Stream):
     def passthrough(self) -> bool:
         """Whether records may go out as the API's own JSON bytes (``paging.RawRecord``): only when
         nothing changes them on the way: no parent key to add, no stream maps or flattening, every
-        property selected, no type conformance."""
+        property selected, no type conformance (``post_process`` keeps them raw, see ``record_shape``)."""
         if self.definition.parent_key or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
             return False
         if any(self.config.get(k) for k in ("stream_maps", "flattening_enabled", "stream_map_config")):

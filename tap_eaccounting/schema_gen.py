@@ -9,10 +9,12 @@ Called by ``scripts/generate_from_spec.py`` (``generate_stream_schemas``). For e
   and value constraints (lengths, bounds, patterns, enums): the live API returns nulls where the spec
   says otherwise, and a loader must not reject a record the API really sent;
 * keeps ``format: date-time`` on date-time fields (warehouses type the column from it) but nothing
-  stricter: the live API sends date-only values (``"2026-06-24"``) and 7-digit fractions
-  (``...04.0225761Z``) in those fields; both parse with ISO-8601 parsers (Python's
-  ``datetime.fromisoformat`` from 3.11, PostgreSQL's ``timestamptz`` input), and neither is rejected
-  because no ``pattern`` is attached;
+  stricter; the live API sends date-only values (``"2026-06-24"``) in some of them, which the tap
+  rewrites to RFC 3339 UTC on the way out (``record_shape``);
+* lets every nested object carry properties it does not declare (``additionalProperties: true``): a
+  newer API version may add some, and loaders that conform records to the schema recursively (the SDK's
+  ``TypeConformanceLevel.RECURSIVE``) keep them in the object's JSON column instead of dropping them.
+  Undeclared *top-level* properties are declared at run time instead (``record_output``);
 * drops the OpenAPI numeric/uuid formats, which JSON Schema does not define;
 * adds the parent key that a child stream carries (``FiscalYearId`` on ``vouchers``, ...).
 
@@ -55,6 +57,7 @@ def _convert(node: Any, components: dict[str, Any], seen: tuple[str, ...]) -> di
             name: _convert(sub, components, seen) for name, sub in node["properties"].items()
         }
         out.setdefault("type", ["object", "null"])
+        out["additionalProperties"] = True
     if "items" in node:
         out["items"] = _convert(node["items"], components, seen)
         out.setdefault("type", ["array", "null"])
@@ -74,6 +77,7 @@ def stream_schema(structural_spec: dict[str, Any], stream: StreamDef) -> dict[st
     name = item_schema_name(structural_spec, stream.path)
     schema = _convert(components[name], components, (name,))
     schema["type"] = "object"
+    del schema["additionalProperties"]  # the record itself: undeclared properties get declared
     properties = schema.setdefault("properties", {})
     for prop, kind in injected_properties(stream).items():
         if prop not in properties:

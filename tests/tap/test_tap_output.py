@@ -1,5 +1,6 @@
 """The pass-through fast path emits exactly what the decoding path emits; output tolerates the live
-API's deviations (date-only values, 7-digit fractions, nulls) under the generated schemas."""
+API's deviations (date-only values, emitted as midnight UTC; 7-digit fractions; nulls) under the
+generated schemas."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from eaccounting_sandbox.server import SandboxServer
 from tap_eaccounting.client import load_schema
 from tap_eaccounting.tap import TapEAccounting
 
-from .conftest import catalog_for, run_tap, tap_config
+from .conftest import COMPANY, catalog_for, run_tap, tap_config
 
 
 def test_pass_through_records_equal_decoded_records(sandbox: SandboxServer, tmp_path: Path) -> None:
@@ -51,7 +52,8 @@ def _date_time_values(record: Any, schema: dict[str, Any]) -> list[str]:
 def test_records_validate_and_deviating_date_times_parse(sandbox: SandboxServer, tmp_path: Path) -> None:
     streams = ["customer_invoices", "supplier_invoices", "vouchers"]
     run = run_tap(tap_config(sandbox, tmp_path), streams)
-    seen_date_only = seen_seven_digits = False
+    seen_seven_digits = False
+    midnights = 0
     for name in streams:
         schema = load_schema(name)
         validator = Draft202012Validator(schema)
@@ -61,9 +63,12 @@ def test_records_validate_and_deviating_date_times_parse(sandbox: SandboxServer,
             for value in _date_time_values(record, schema):
                 # What an SDK target does with a date-time value (Python 3.11+ ISO parser).
                 dt.datetime.fromisoformat(value)
-                seen_date_only |= len(value) == 10
+                assert len(value) > 10, f"{name} {record.get('Id')}: a date-only value went out: {value}"
+                midnights += value.endswith("T00:00:00Z")
                 seen_seven_digits |= "." in value and len(value.split(".")[1].rstrip("Z")) == 7
-    assert seen_date_only, "the sandbox sent no date-only value: this test proves nothing"
+    sent = sandbox.admin("GET", "objects", params={"company": COMPANY, "collection": "customerinvoices"})
+    assert any(len(o["DueDate"] or "") == 10 for o in sent), "the sandbox sent no date-only value"
+    assert midnights >= len(sent), "date-only DueDates did not go out as midnight UTC"
     assert seen_seven_digits, "the sandbox sent no 7-digit fraction: this test proves nothing"
 
 

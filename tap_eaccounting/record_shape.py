@@ -1,0 +1,341 @@
+"""What a record may carry on its way out: only declared top-level properties, and RFC 3339 date-times.
+
+The live API sends two things a loader cannot take as they come:
+
+* ``date-time`` values that are not RFC 3339 (docs/API_FACTS.md#dates-and-timestamps): ``DueDate`` and
+  supplier-invoice ``PaymentDate`` date-only, and, as integrators report, times without a zone or with an
+  offset. A strict loader rejects the record; target-postgres stores ``timestamp without time zone`` and
+  target-snowflake drops the offset. Each such value is rewritten by ``timeparse.to_rfc3339_utc`` (a date
+  alone is midnight UTC, no zone means UTC, an offset is converted, fraction digits stay as sent); a
+  value that is no date at all becomes ``null`` and is reported.
+* top-level properties the schema does not declare (the newer spec's ``CustomerApi.RequiresReferenceNumber``):
+  SQL loaders drop them without a word. They are reported, and ``declare`` adds them to the schema, typed
+  as first seen (a property only ever ``null`` is not declared: it carries nothing). Undeclared keys
+  *inside* nested objects need nothing: the generated nested schemas allow them
+  (``additionalProperties: true``, ``schema_gen``), so loaders keep them in the object's JSON column.
+
+Speed: a pass-through record (``paging.RawRecord``, the API's own bytes) is checked by one msgspec decode
+into a per-stream struct that declares every top-level property (an undeclared one fails it), decodes the
+date-time fields and the objects that hold some, and skips everything else as slices of the bytes; the
+date-times are then matched against RFC 3339 UTC. A record that passes goes out untouched. One whose
+date-times need rewriting gets the new values spliced into its bytes (``"DueDate":"2026-06-24"`` ->
+``"DueDate":"2026-06-24T00:00:00Z"``, each checked by its count); only a record with an undeclared
+property, or whose bytes are not in that compact form (whitespace, an escape, a date-time inside an array
+of strings), is decoded fully and goes out re-encoded. A decoded record (not pass-through) is checked the
+same way on its dict.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+
+from eaccounting_api import timeparse
+from eaccounting_api.paging import RawRecord
+
+Record = dict[str, Any]
+LEAF = "date-time"  # a tree node that is a date-time value (or an array of them)
+# Where the date-times of a schema are: property -> LEAF, or -> the tree of an object (or array of
+# objects) that holds some.
+Tree = dict[str, Any]
+# A tree compiled for a decoded struct (see ``_level``).
+Level = tuple[Callable[[Any], tuple[Any, ...]], list[tuple[str, Any]]]
+Fix = tuple[str, str, str | None]  # property name, value as sent, value to emit
+
+_is_utc = timeparse.RFC3339_UTC_RE.match
+_JSON_TYPES: dict[str, Any] = {
+    "boolean": bool,
+    "integer": int,
+    "number": float,
+    "string": str,
+    "object": dict[str, msgspec.Raw],
+    "array": list[msgspec.Raw],
+    "null": None,
+}
+
+
+@dataclass
+class Checked:
+    record: Record  # what to emit in place of the record checked
+    undeclared: dict[str, Any] = field(default_factory=dict)  # name -> value, for ``declare``
+    not_dates: list[tuple[str, str]] = field(default_factory=list)  # (property path, value) emitted null
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "object" if isinstance(value, dict) else "array"
+
+
+def date_time_tree(schema: dict[str, Any]) -> Tree:
+    tree: Tree = {}
+    for name, sub in schema.get("properties", {}).items():
+        if not isinstance(sub, dict):
+            continue
+        node = sub["items"] if isinstance(sub.get("items"), dict) else sub
+        if node.get("format") == "date-time":
+            tree[name] = LEAF
+        elif inner := date_time_tree(node):
+            tree[name] = inner
+    return tree
+
+
+def _node_type(sub: Any, name: str) -> Any:
+    """The msgspec type of a tree node: a date-time as any JSON value (looked at in Python), an object
+    holding date-times as a struct of just those; each may also be an array of what it describes."""
+    if sub == LEAF:
+        return Any
+    fields = [
+        (f"f{i}", _node_type(child_sub, f"{name}_{i}"), msgspec.field(default=None, name=child))
+        for i, (child, child_sub) in enumerate(sub.items())
+    ]
+    struct: Any = msgspec.defstruct(name, fields)
+    return struct | list[struct] | None
+
+
+def _level(tree: Tree, attrs: list[str]) -> Level:
+    """A tree as ``_collect`` walks a decoded struct: one getter for the level's attributes (``attrs``
+    at the top, the ``f<index>`` that ``_node_type`` gives below), and each node's name and sub-level
+    (``None``: a leaf)."""
+    getter = operator.attrgetter(*attrs) if len(attrs) > 1 else (lambda obj: (getattr(obj, attrs[0]),))
+    nodes = [
+        (name, None if sub == LEAF else _level(sub, [f"f{i}" for i in range(len(sub))]))
+        for name, sub in tree.items()
+    ]
+    return getter, nodes
+
+
+class RecordShape:
+    """The checks for one stream's records; ``schema`` is the stream's own, widened in place by
+    ``declare``. Used by one thread (the SDK's record loop)."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self.tree = date_time_tree(schema)
+        self.added: set[str] = set()  # properties ``declare`` declared
+        self.nulls: set[str] = set()  # undeclared properties only ever seen null
+        self._compile()
+
+    def _compile(self) -> None:
+        self.declared = frozenset(self.schema["properties"])
+        self._decoder: msgspec.json.Decoder[Any] | None = None  # built for the first pass-through record
+        self._level: Level | None = None  # where its date-times are (None: it has none)
+
+    def _build(self) -> msgspec.json.Decoder[Any]:
+        """The decoder of a pass-through record: every property the schema declares (and those only ever
+        seen null), so an undeclared one fails it; the date-times and the objects holding them decoded,
+        every other property skipped as a slice of the bytes."""
+        properties: dict[str, Any] = self.schema["properties"]
+        names = [*properties, *sorted(self.nulls - self.declared)]
+        fields: list[tuple[str, Any, Any]] = []
+        for i, name in enumerate(names):
+            if name in self.tree:
+                kind = _node_type(self.tree[name], f"N{i}")
+            elif name in self.added:
+                kind = _python_type(properties[name])
+            elif name in self.nulls:
+                kind = None
+            else:
+                kind = msgspec.Raw
+            fields.append((f"p{i}", kind, msgspec.field(default=None, name=name)))
+        self._level = (
+            _level(self.tree, [f"p{names.index(name)}" for name in self.tree]) if self.tree else None
+        )
+        self._decoder = msgspec.json.Decoder(msgspec.defstruct("Record", fields, forbid_unknown_fields=True))
+        return self._decoder
+
+    # -- checking -------------------------------------------------------------------------------------
+    def check(self, record: Record) -> Checked | None:
+        """``None`` when the record may go out as it is, else what to emit and what to declare."""
+        if not isinstance(record, RawRecord):
+            return self._check_dict(record)
+        raw = record.raw
+        try:
+            decoded = (self._decoder or self._build()).decode(raw)
+        except msgspec.ValidationError:
+            return self._full(raw)
+        if self._level is None:
+            return None
+        fixes: list[Fix] = []
+        not_dates: list[tuple[str, str]] = []
+        _collect(decoded, self._level, "", fixes, not_dates)
+        if not fixes:
+            return None
+        spliced = _splice(bytes(raw), fixes)
+        if spliced is None:
+            return self._full(raw)
+        record.raw = msgspec.Raw(spliced)
+        for name, old, new in fixes:  # the decoded key fields: a rewritten replication key too
+            if record.get(name) == old:
+                record[name] = new
+        return Checked(record, not_dates=not_dates)
+
+    def _full(self, raw: msgspec.Raw) -> Checked | None:
+        data = msgspec.json.decode(raw)
+        if not isinstance(data, dict):
+            raise ValueError(f"a list item is not a JSON object: {bytes(raw)[:80]!r}")
+        return self._check_dict(data)
+
+    def _check_dict(self, data: Record) -> Checked | None:
+        undeclared = {}
+        for name in data.keys() - self.declared:
+            value = data[name]
+            if value is not None or name not in self.nulls:
+                undeclared[name] = value
+        for name in self.added:
+            value = data.get(name)
+            if value is not None and not _fits(value, self.schema["properties"][name]):
+                undeclared[name] = value
+        not_dates: list[tuple[str, str]] = []
+        if _fix_dict(data, self.tree, "", not_dates) or undeclared:
+            return Checked(data, undeclared, not_dates)
+        return None
+
+    # -- widening -------------------------------------------------------------------------------------
+    def declare(self, name: str, value: Any) -> list[str] | None:
+        """Declare ``name`` in the schema as ``value``'s JSON type, nullable (an object as an object with
+        any properties, an array with any items), or widen a property declared so to take it too. The
+        new type list when the schema changed; ``None`` when it did not (a ``null`` carries no type)."""
+        properties: dict[str, Any] = self.schema["properties"]
+        kind = json_type(value)
+        if kind == "null":
+            if name not in self.declared and name not in self.nulls:
+                self.nulls.add(name)
+                self._compile()
+            return None
+        if name in properties and name not in self.added:
+            return None  # declared by the generated schema: not this module's to change
+        types: list[str] = list(properties[name]["type"]) if name in properties else ["null"]
+        if kind in types or (kind == "integer" and "number" in types):
+            return None
+        if kind == "number" and "integer" in types:
+            types[types.index("integer")] = "number"
+        else:
+            types.insert(len(types) - 1, kind)
+        prop: dict[str, Any] = {"type": types}
+        if "object" in types:
+            prop["additionalProperties"] = True
+        properties[name] = prop
+        self.added.add(name)
+        self._compile()
+        return types
+
+
+def _python_type(prop: dict[str, Any]) -> Any:
+    kinds = [_JSON_TYPES[t] for t in prop["type"]]
+    union = kinds[0]
+    for kind in kinds[1:]:
+        union = union | kind
+    return union
+
+
+def _fits(value: Any, prop: dict[str, Any]) -> bool:
+    kind = json_type(value)
+    types = prop["type"]
+    return kind in types or (kind == "integer" and "number" in types)
+
+
+@lru_cache(maxsize=4096)
+def _utc(value: str) -> str | None:
+    """``value`` as RFC 3339 UTC, ``None`` when it is no date (the same dates recur across records)."""
+    try:
+        return timeparse.to_rfc3339_utc(value)
+    except ValueError:
+        return None
+
+
+def _fix(name: str, value: str, path: str, fixes: list[Fix], not_dates: list[tuple[str, str]]) -> None:
+    new = _utc(value)
+    if new is None:
+        not_dates.append((path, value))
+    fixes.append((name, value, new))
+
+
+def _collect(obj: Any, level: Level, prefix: str, fixes: list[Fix], not_dates: list[tuple[str, str]]) -> None:
+    """The date-time values under a decoded struct that need rewriting."""
+    getter, nodes = level
+    for (name, sub), value in zip(nodes, getter(obj), strict=True):
+        if value is None:
+            continue
+        if sub is None:
+            if value.__class__ is str:
+                if not _is_utc(value):
+                    _fix(name, value, prefix + name, fixes, not_dates)
+            elif value.__class__ is list:
+                for item in value:
+                    if item.__class__ is str and not _is_utc(item):
+                        _fix(name, item, prefix + name, fixes, not_dates)
+        elif value.__class__ is list:
+            for item in value:
+                if item is not None:
+                    _collect(item, sub, f"{prefix}{name}.", fixes, not_dates)
+        else:
+            _collect(value, sub, f"{prefix}{name}.", fixes, not_dates)
+
+
+def _splice(raw: bytes, fixes: list[Fix]) -> bytes | None:
+    """``raw`` with each ``"<name>":"<old>"`` replaced, when each occurs exactly as often as it was
+    found decoded; ``None`` when not (whitespace, an escape, a date-time inside an array of strings, or
+    the same text under a property that is no date-time). Inside a JSON string every quote is escaped,
+    so the pattern cannot match there."""
+    wanted: dict[tuple[str, str], list[Any]] = {}
+    for name, old, new in fixes:
+        wanted.setdefault((name, old), [new, 0])[1] += 1
+    for (name, old), (new, count) in wanted.items():
+        needle = f'"{name}":"{old}"'.encode()
+        replacement = (f'"{name}":"{new}"' if new is not None else f'"{name}":null').encode()
+        if count == 1:
+            at = raw.find(needle)
+            if at < 0 or raw.find(needle, at + len(needle)) >= 0:
+                return None
+            raw = raw[:at] + replacement + raw[at + len(needle) :]
+        elif raw.count(needle) == count:
+            raw = raw.replace(needle, replacement)
+        else:
+            return None
+    return raw
+
+
+def _fix_dict(node: Any, tree: Tree, prefix: str, not_dates: list[tuple[str, str]]) -> bool:
+    """Rewrite the date-time values of a decoded record in place; whether any changed."""
+    if isinstance(node, list):
+        return any([_fix_dict(item, tree, prefix, not_dates) for item in node])
+    if not isinstance(node, dict):
+        return False
+    changed = False
+    for name, sub in tree.items():
+        value = node.get(name)
+        if value is None:
+            continue
+        path = prefix + name
+        if sub != LEAF:
+            changed |= _fix_dict(value, sub, f"{path}.", not_dates)
+            continue
+        values = value if isinstance(value, list) else [value]
+        fixed = [_fixed(v, path, not_dates) for v in values]
+        if fixed != values:
+            node[name] = fixed if isinstance(value, list) else fixed[0]
+            changed = True
+    return changed
+
+
+def _fixed(value: Any, path: str, not_dates: list[tuple[str, str]]) -> Any:
+    if not isinstance(value, str) or timeparse.is_rfc3339_utc(value):
+        return value
+    new = _utc(value)
+    if new is None:
+        not_dates.append((path, value))
+    return new
