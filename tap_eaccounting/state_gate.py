@@ -14,6 +14,9 @@ A STATE never claims a record that is not out: a stream publishes after its reco
 writer, and the writer sends every buffered record of every thread before a STATE
 (``message_writer``). Outside a scheduled run (the SDK's own ``sync_all``) it writes the state it is
 given, as the SDK's state writer does; both skip a STATE equal to the last one.
+
+``forget_unfinished`` drops what an unfinished sync leaves in a stream's state (a killed run's, at the
+start of the next one; a failed stream's, before it publishes its last state).
 """
 
 from __future__ import annotations
@@ -28,6 +31,20 @@ from singer_sdk.singerlib import Message, StateMessage
 from singer_sdk.singerlib.encoding import GenericSingerWriter
 
 from tap_eaccounting.stream_scheduler import CURRENT_STREAM
+
+# What the SDK keeps in a stream's (or partition's) state while syncing it; finalizing turns the
+# progress markers into the bookmark. A failed sync is not finalized: its markers hold the largest
+# replication key *seen*, and pages arrive in Id order, so rows below it may be unread. Dropping them
+# leaves the bookmark where the last complete sync of the stream (or partition) put it. The SDK drops
+# progress markers the same way at the start of a run, with a private helper.
+UNFINISHED_KEYS = ("progress_markers", "starting_replication_value", "replication_key_signpost")
+
+
+def forget_unfinished(stream_state: dict[str, Any]) -> None:
+    """Drop the in-progress keys (``UNFINISHED_KEYS``) of a stream state and of its partitions."""
+    for state in (stream_state, *stream_state.get("partitions", [])):
+        for key in UNFINISHED_KEYS:
+            state.pop(key, None)
 
 
 class StateGate:

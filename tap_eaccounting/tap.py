@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from tap_eaccounting.run_summary import (
     StreamOutcome,
     describe_fallbacks,
 )
-from tap_eaccounting.state_gate import StateGate
+from tap_eaccounting.state_gate import StateGate, forget_unfinished
 from tap_eaccounting.stream_failures import Failure, api_mismatch, api_mismatch_failure, classify
 from tap_eaccounting.stream_scheduler import (
     DEFAULT_MAX_PARALLEL_STREAMS,
@@ -40,13 +39,6 @@ from tap_eaccounting.stream_scheduler import (
     start_order,
 )
 from tap_eaccounting.streams import BY_NAME, ENDPOINTS, STREAMS
-
-# What the SDK keeps in a stream's (or partition's) state while syncing it; finalizing turns the
-# progress markers into the bookmark. A failed sync is not finalized: its markers hold the largest
-# replication key *seen*, and pages arrive in Id order, so rows below it may be unread. Dropping them
-# leaves the bookmark where the last complete sync of the stream (or partition) put it. The SDK drops
-# progress markers the same way at the start of a run, with a private helper.
-UNFINISHED_KEYS = ("progress_markers", "starting_replication_value", "replication_key_signpost")
 
 
 class _DropMessages(logging.Filter):
@@ -67,13 +59,6 @@ class _DropMessages(logging.Filter):
 UNSORTED_NOISE = _DropMessages("Stream is assumed to be unsorted")
 # ``Stream.sync`` logs this before re-raising; ``sync_selected`` reports the failure in one line itself.
 SYNC_ERROR_NOISE = _DropMessages("An unhandled error occurred while syncing")
-
-
-def forget_unfinished(stream_state: dict[str, Any]) -> None:
-    """Drop the in-progress keys (``UNFINISHED_KEYS``) of a stream state and of its partitions."""
-    for state in (stream_state, *stream_state.get("partitions", [])):
-        for key in UNFINISHED_KEYS:
-            state.pop(key, None)
 
 
 class TapEAccounting(Tap):
@@ -222,13 +207,13 @@ class TapEAccounting(Tap):
                 self.logger.error("%s", problem)
                 summary.run_error = True
                 return summary
-            with (
-                self._state_gate.scheduled(self.state),
-                scheduler.stopping_on_signals(),
-                self._records_checked_by(scheduler),
-            ):
+            if isinstance(writer := self.message_writer, CountingWriter):
+                writer.before_record = scheduler.check  # a stopping run ends a stream at its next record
+            with self._state_gate.scheduled(self.state), scheduler.stopping_on_signals():
                 self._sync_scheduled(scheduler, selected, summary)
         finally:
+            if isinstance(writer := self.message_writer, CountingWriter):
+                writer.before_record = None
             summary.interrupted = scheduler.interrupted_by
             self._flush()
             for stream in selected:
@@ -337,19 +322,6 @@ class TapEAccounting(Tap):
         writer = self.message_writer
         if isinstance(writer, BufferedMsgSpecWriter):
             writer.flush()
-
-    @contextlib.contextmanager
-    def _records_checked_by(self, scheduler: StreamScheduler) -> Iterator[None]:
-        """Once the run is stopping, a stream's next record ends its sync (``StreamScheduler.check``)."""
-        writer = self.message_writer
-        if not isinstance(writer, CountingWriter):
-            yield
-            return
-        writer.before_record = scheduler.check
-        try:
-            yield
-        finally:
-            writer.before_record = None
 
     def _records(self, stream: str) -> int:
         writer = self.message_writer
