@@ -122,8 +122,9 @@ class TapEAccounting(Tap):
             "fail_fast",
             th.BooleanType,
             default=False,
-            description="Stop the run at the first failing stream. By default the other streams go on and "
-            "the run exits 3 at the end (README: Exit codes).",
+            description="Stop the run at the first failing stream (no other stream starts, the ones running "
+            "stop at their next record). By default the other streams go on and the run exits 3 at the end "
+            "(README: Exit codes).",
         ),
     ).to_dict()
 
