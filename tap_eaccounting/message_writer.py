@@ -48,8 +48,11 @@ class BufferedMsgSpecWriter(GenericSingerWriter[bytes, Message]):
 
     def write_message(self, message: Message) -> None:
         data = self._as_dict(message)
+        record = isinstance(message, RecordMessage)
         with self.lock:
-            if isinstance(message, StateMessage):
+            if isinstance(message, RecordMessage):
+                self.note_record(message)
+            elif isinstance(message, StateMessage):
                 self._send_all()  # every record written before this STATE goes out first
             ident = threading.get_ident()
             buffer = self._buffers.get(ident)
@@ -57,9 +60,12 @@ class BufferedMsgSpecWriter(GenericSingerWriter[bytes, Message]):
                 buffer = self._buffers[ident] = bytearray()
             self._encoder.encode_into(data, buffer, len(buffer))
             buffer.extend(b"\n")
-            if len(buffer) >= FLUSH_BYTES or not isinstance(message, RecordMessage):
+            if len(buffer) >= FLUSH_BYTES or not record:
                 self._send(buffer)
                 sys.stdout.flush()
+
+    def note_record(self, message: RecordMessage) -> None:
+        """Called with each RECORD message, under the writer's lock (for subclasses that count)."""
 
     def flush(self) -> None:
         """Send every thread's buffered messages to stdout."""

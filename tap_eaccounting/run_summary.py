@@ -127,11 +127,9 @@ class CountingWriter(BufferedMsgSpecWriter):
         self.before_record: Callable[[], None] | None = None
 
     def write_message(self, message: Message) -> None:
-        if not isinstance(message, RecordMessage):
-            super().write_message(message)
-            return
-        if self.before_record is not None:
+        if self.before_record is not None and isinstance(message, RecordMessage):
             self.before_record()
-        with self.lock:
-            self.records[message.stream] += 1
-            super().write_message(message)
+        super().write_message(message)
+
+    def note_record(self, message: RecordMessage) -> None:
+        self.records[message.stream] += 1

@@ -100,24 +100,26 @@ class StreamScheduler:
         self.limit = 1  # one stream at a time until ``open`` (a stream has synced)
         self.reason: str | None = None  # why the run stopped
         self.interrupted_by: str | None = None  # the signal that stopped it
-        self._stopping = threading.Event()
+        # A plain flag, not an Event: the signal handler sets it too, and must take no lock the
+        # interrupted main thread may hold. Stream threads read it at each record.
+        self._stopping = False
 
     @property
     def stopping(self) -> bool:
-        return self._stopping.is_set()
+        return self._stopping
 
     def open(self) -> None:
         """A stream synced: the API answers and the credentials work; run streams side by side."""
         self.limit = self.max_parallel
 
     def stop(self, reason: str) -> None:
-        if not self._stopping.is_set():
+        if not self._stopping:
             self.reason = reason
-            self._stopping.set()
+            self._stopping = True
 
     def check(self) -> None:
         """In a stream's thread, at each record: end the stream's sync if the run is stopping."""
-        if self._stopping.is_set() and CURRENT_STREAM.get() is not None:
+        if self._stopping and CURRENT_STREAM.get() is not None:
             raise RunStopped(f"the run stopped ({self.reason})")
 
     def run(self, streams: Sequence[Stream], task: Callable[[Stream], R]) -> Iterator[tuple[Stream, R]]:
@@ -177,4 +179,5 @@ class StreamScheduler:
             yield
         finally:
             for sig, handler in previous.items():
-                signal.signal(sig, handler)
+                # None: a handler not set from Python, which cannot be put back; the default then.
+                signal.signal(sig, signal.SIG_DFL if handler is None else handler)
