@@ -148,7 +148,7 @@ class TapEAccounting(Tap):
             streams.append(cls(self, definition, runtime))
         return streams
 
-    # -- the run: every selected stream, each on its own ------------------------------------------------
+    # -- the run: the selected streams side by side, each on its own ----------------------------------
     @classmethod
     def invoke(  # type: ignore[override]
         cls,
