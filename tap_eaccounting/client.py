@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,7 @@ from tap_eaccounting.list_capabilities import STATE_KEY as CAPABILITIES_KEY
 from tap_eaccounting.list_capabilities import CapabilityBook
 from tap_eaccounting.reader import ListQuery, PageSize, Reader
 from tap_eaccounting.record_output import RecordOutput
+from tap_eaccounting.stream_scheduler import DEFAULT_MAX_PARALLEL_STREAMS, ContextPool, StreamCounter
 from tap_eaccounting.streams import BY_NAME, StreamDef
 
 if TYPE_CHECKING:
@@ -71,19 +72,29 @@ class Runtime:
         self.config = config
         self.max_concurrency = max(1, int(config.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY))
         self.page_size = PageSize(int(config.get("page_size") or paging.DEFAULT_PAGE_SIZE))
-        self.pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="page")
-        self.fanout = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="parent")
+        self.parallel_streams = max(
+            1, int(config.get("max_parallel_streams") or DEFAULT_MAX_PARALLEL_STREAMS)
+        )
+        # Shared by every stream of the run (``stream_scheduler``); tasks carry the stream they work for.
+        self.pool = ContextPool(self.max_concurrency, thread_name_prefix="page")
+        self.fanout = ContextPool(self.max_concurrency, thread_name_prefix="parent")
         self.capabilities = CapabilityBook()
         self.strict = bool(config.get("strict_completeness"))
         self._parent_ids: dict[str, list[str]] = {}
         self._parent_listed_at: dict[str, str | None] = {}  # page 1's ServerTimeUtc of each listing
+        self._parent_locks: dict[str, threading.Lock] = {}  # one listing per parent at a time
         self._lock = threading.Lock()
 
     @cached_property
     def client(self) -> EAccountingClient:
         # Its authenticator is the process-wide one of the token store, so every stream and thread
-        # refreshes through one lock and one rotating refresh token. Pages and parents run in two pools.
-        return client_from_config(self.config, max_concurrency=self.max_concurrency * 2)
+        # refreshes through one lock and one rotating refresh token. Pages and parents run in two pools,
+        # beside the stream threads' own requests.
+        client = client_from_config(
+            self.config, max_concurrency=self.max_concurrency * 2 + self.parallel_streams
+        )
+        client.stats = StreamCounter()  # the summary's numbers, per stream
+        return client
 
     def reader(self, stream: Stream) -> Reader:
         # A stream's first reader of the run starts from what its state says about the endpoints.
@@ -100,16 +111,19 @@ class Runtime:
         )
 
     def parent_ids(self, parent: str, stream: Stream) -> list[str]:
-        """Every ``Id`` of the parent stream's endpoint (read once per run)."""
+        """Every ``Id`` of the parent stream's endpoint (read once per run, by the first child to ask)."""
         with self._lock:
+            listing = self._parent_locks.setdefault(parent, threading.Lock())
+        with listing:
             cached = self._parent_ids.get(parent)
             if cached is None:
                 definition = BY_NAME[parent]
                 query = ListQuery(f"{parent} (parent ids)", definition.path, dict(definition.params), ("Id",))
                 reader = self.reader(stream)
                 cached = [str(r["Id"]) for r in reader.read(query)]
-                self._parent_ids[parent] = cached
-                self._parent_listed_at[parent] = reader.stats.first_server_time
+                with self._lock:
+                    self._parent_ids[parent] = cached
+                    self._parent_listed_at[parent] = reader.stats.first_server_time
             return cached
 
     def parent_listed_at(self, parent: str) -> str | None:

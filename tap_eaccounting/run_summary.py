@@ -3,14 +3,15 @@
 Every run ends with one block in the log (stderr, never stdout, which carries the Singer messages):
 per selected stream its status, records emitted, API requests, seconds, 429 answers, retries, and
 the fallbacks the reader took (what ``list_capabilities`` learned or carried over for the endpoints
-the stream read). Requests, 429s and retries are the shared client's counters over the stream's sync:
-streams run one after another, so the difference is the stream's own (its parent-id listing included).
+the stream read). Requests, 429s and retries are what the shared client counted for the stream's sync
+(``stream_scheduler.StreamCounter``: its page and parent requests, and a parent-id listing it made),
+whatever other streams ran beside it. Rows keep the catalog order, whatever order streams ended in.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,8 +64,9 @@ def describe_fallbacks(entries: Mapping[str, Mapping[str, Any]]) -> str:
 @dataclass
 class RunSummary:
     outcomes: dict[str, StreamOutcome] = field(default_factory=dict)
-    run_error: bool = False  # a run-level error stopped the run (exit 1, or ``run_exit``)
+    run_error: bool = False  # a run-level error stopped the run (``run_exit``: 1, or 4 unreachable)
     run_exit: int = EXIT_ERROR
+    interrupted: str | None = None  # the signal (SIGINT, SIGTERM) that stopped the run (exit 3)
 
     def add(self, name: str) -> StreamOutcome:
         self.outcomes[name] = StreamOutcome(name)
@@ -78,7 +80,7 @@ class RunSummary:
     def exit_code(self) -> int:
         if self.run_error:
             return self.run_exit
-        return EXIT_STREAMS_FAILED if self.failed else EXIT_OK
+        return EXIT_STREAMS_FAILED if self.failed or self.interrupted else EXIT_OK
 
     def table(self) -> str:
         """The block the run ends with: a headline, then one aligned row per selected stream."""
@@ -90,6 +92,8 @@ class RunSummary:
         head = f"Run summary: {len(self.outcomes)} stream(s): " + ", ".join(
             f"{n} {status}" for status, n in counts.items() if n
         )
+        if self.interrupted:
+            head += f" (interrupted by {self.interrupted})"
         rows = [("stream", "status", "records", "requests", "seconds", "429s", "retries", "fallbacks")]
         for o in self.outcomes.values():
             rows.append(
@@ -114,13 +118,19 @@ class RunSummary:
 
 
 class CountingWriter(BufferedMsgSpecWriter):
-    """The tap's message writer, counting the RECORD messages of each stream for the summary."""
+    """The tap's message writer, counting the RECORD messages of each stream for the summary (under the
+    writer's lock: streams write from their own threads). ``before_record``, if set, runs before each
+    record in the writing thread, and may refuse it by raising (a stopping run ends a stream's sync)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.records: Counter[str] = Counter()
+        self.before_record: Callable[[], None] | None = None
 
     def write_message(self, message: Message) -> None:
-        if isinstance(message, RecordMessage):
-            self.records[message.stream] += 1
+        if self.before_record is not None and isinstance(message, RecordMessage):
+            self.before_record()
         super().write_message(message)
+
+    def note_record(self, message: RecordMessage) -> None:
+        self.records[message.stream] += 1

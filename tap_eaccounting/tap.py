@@ -29,15 +29,16 @@ from tap_eaccounting.run_summary import (
     StreamOutcome,
     describe_fallbacks,
 )
+from tap_eaccounting.state_gate import StateGate, forget_unfinished
 from tap_eaccounting.stream_failures import Failure, api_mismatch, api_mismatch_failure, classify
+from tap_eaccounting.stream_scheduler import (
+    DEFAULT_MAX_PARALLEL_STREAMS,
+    RunStopped,
+    StreamCounter,
+    StreamScheduler,
+    start_order,
+)
 from tap_eaccounting.streams import BY_NAME, ENDPOINTS, STREAMS
-
-# What the SDK keeps in a stream's (or partition's) state while syncing it; finalizing turns the
-# progress markers into the bookmark. A failed sync is not finalized: its markers hold the largest
-# replication key *seen*, and pages arrive in Id order, so rows below it may be unread. Dropping them
-# leaves the bookmark where the last complete sync of the stream (or partition) put it. The SDK drops
-# progress markers the same way at the start of a run, with a private helper.
-UNFINISHED_KEYS = ("progress_markers", "starting_replication_value", "replication_key_signpost")
 
 
 class _DropMessages(logging.Filter):
@@ -58,13 +59,6 @@ class _DropMessages(logging.Filter):
 UNSORTED_NOISE = _DropMessages("Stream is assumed to be unsorted")
 # ``Stream.sync`` logs this before re-raising; ``sync_selected`` reports the failure in one line itself.
 SYNC_ERROR_NOISE = _DropMessages("An unhandled error occurred while syncing")
-
-
-def forget_unfinished(stream_state: dict[str, Any]) -> None:
-    """Drop the in-progress keys (``UNFINISHED_KEYS``) of a stream state and of its partitions."""
-    for state in (stream_state, *stream_state.get("partitions", [])):
-        for key in UNFINISHED_KEYS:
-            state.pop(key, None)
 
 
 class TapEAccounting(Tap):
@@ -94,7 +88,15 @@ class TapEAccounting(Tap):
             "max_concurrency",
             th.IntegerType,
             default=DEFAULT_MAX_CONCURRENCY,
-            description="Pages (or parents of a child stream) fetched at once.",
+            description="Pages (or parents of a child stream) fetched at once, shared by the streams "
+            "running at once.",
+        ),
+        th.Property(
+            "max_parallel_streams",
+            th.IntegerType,
+            default=DEFAULT_MAX_PARALLEL_STREAMS,
+            description="Streams synced at once (after a first one has synced); 1 syncs them one after "
+            "another.",
         ),
         th.Property(
             "detect_deletes",
@@ -120,8 +122,9 @@ class TapEAccounting(Tap):
             "fail_fast",
             th.BooleanType,
             default=False,
-            description="Stop the run at the first failing stream. By default the other streams go on and "
-            "the run exits 3 at the end (README: Exit codes).",
+            description="Stop the run at the first failing stream (no other stream starts, the ones running "
+            "stop at their next record). By default the other streams go on and the run exits 3 at the end "
+            "(README: Exit codes).",
         ),
     ).to_dict()
 
@@ -130,6 +133,12 @@ class TapEAccounting(Tap):
         sdk_logger = logging.getLogger("singer_sdk")
         if UNSORTED_NOISE not in sdk_logger.filters:
             sdk_logger.addFilter(UNSORTED_NOISE)
+        self._state_gate = StateGate(self.message_writer)
+
+    @property
+    def state_writer(self) -> StateGate:  # type: ignore[override]
+        """What the SDK's streams write STATE through: the ``StateGate`` (``state_gate`` says why)."""
+        return self._state_gate
 
     def discover_streams(self) -> Sequence[Stream]:
         runtime = Runtime(self.config)
@@ -139,7 +148,7 @@ class TapEAccounting(Tap):
             streams.append(cls(self, definition, runtime))
         return streams
 
-    # -- the run: every selected stream, each on its own ------------------------------------------------
+    # -- the run: the selected streams side by side, each on its own ----------------------------------
     @classmethod
     def invoke(  # type: ignore[override]
         cls,
@@ -175,13 +184,15 @@ class TapEAccounting(Tap):
             raise SystemExit(summary.exit_code)
 
     def sync_selected(self) -> RunSummary:
-        """Sync every selected stream, each on its own (README "Exit codes").
+        """Sync every selected stream, up to ``max_parallel_streams`` at once (``stream_scheduler``;
+        README "Throughput", "Exit codes").
 
         A stream that fails has its records flushed, one ERROR line logged (traceback at DEBUG) and a
-        STATE written that keeps what finished (``_keep_finished_work``); then the next stream runs,
-        unless ``fail_fast`` or the failure is the run's (``stream_failures``). A ``FatalError`` or an
-        unexpected error stops the run after the same flush and STATE, and propagates. Every run ends
-        with the summary block (``run_summary``). Deselected streams are skipped without a log line."""
+        STATE written that keeps what finished (``_keep_finished_work``); the other streams go on, unless
+        ``fail_fast`` or the failure is the run's (``stream_failures``): then the run stops (no stream
+        starts, running ones end at their next record). A ``FatalError`` or an unexpected error stops
+        the run the same way, and propagates once the running streams ended. Every run ends with the
+        summary block (``run_summary``). Deselected streams are skipped without a log line."""
         summary = RunSummary()
         selected = [s for s in self.streams.values() if s.selected]
         for stream in selected:
@@ -190,45 +201,67 @@ class TapEAccounting(Tap):
             forget_unfinished(stream_state)  # a killed run's leftovers (as Tap.sync_all does)
         if self.state:
             self.state_writer.write_state(self.state)
-        api_url = str(self.config.get("api_url") or DEFAULT_API_URL)
-        any_ok, api_checked = False, False
+        parallel = int(self.config.get("max_parallel_streams") or DEFAULT_MAX_PARALLEL_STREAMS)
+        scheduler = StreamScheduler(parallel, self.logger)
         try:
             if problem := self._client_problem(selected):
                 self.logger.error("%s", problem)
                 summary.run_error = True
                 return summary
-            for stream in selected:
-                failure = self._sync_stream(stream, summary.outcomes[stream.name])
-                if failure is None:
-                    any_ok = True
-                    continue
-                if (
-                    failure.maybe_wrong_api
-                    and not any_ok
-                    and not api_checked
-                    and isinstance(stream, EAccountingStream)
-                ):
-                    # Nothing answered like the API yet: is api_url the API at all? (one request)
-                    api_checked = True
-                    if mismatch := api_mismatch(stream.runtime.client):
-                        failure = api_mismatch_failure(api_url, mismatch)
-                self.logger.error("%s", failure.message)
-                if failure.run_level:
-                    summary.run_error = True
-                    summary.run_exit = failure.exit_code
-                    break
-                if self.config.get("fail_fast"):
-                    break
+            if isinstance(writer := self.message_writer, CountingWriter):
+                writer.before_record = scheduler.check  # a stopping run ends a stream at its next record
+            with self._state_gate.scheduled(self.state), scheduler.stopping_on_signals():
+                self._sync_scheduled(scheduler, selected, summary)
         finally:
+            if isinstance(writer := self.message_writer, CountingWriter):
+                writer.before_record = None
+            summary.interrupted = scheduler.interrupted_by
+            self._flush()
             for stream in selected:
                 stream.log_sync_costs()
             self.logger.info("%s", summary.table())
         return summary
 
+    def _sync_scheduled(
+        self, scheduler: StreamScheduler, selected: list[Stream], summary: RunSummary
+    ) -> None:
+        """Run the streams and act on each one's end, in this (the coordinating) thread."""
+        api_url = str(self.config.get("api_url") or DEFAULT_API_URL)
+        any_ok, api_checked = False, False
+        outcomes = summary.outcomes
+        for stream, ended in scheduler.run(
+            start_order(selected), lambda s: self._sync_stream(s, outcomes[s.name])
+        ):
+            if outcomes[stream.name].status == OK:
+                any_ok = True
+                scheduler.open()
+                continue
+            if ended is None:
+                continue  # stopped with the run
+            failure = ended
+            if (
+                failure.maybe_wrong_api
+                and not any_ok
+                and not api_checked
+                and isinstance(stream, EAccountingStream)
+            ):
+                # Nothing answered like the API yet: is api_url the API at all? (one request)
+                api_checked = True
+                if mismatch := api_mismatch(stream.runtime.client):
+                    failure = api_mismatch_failure(api_url, mismatch)
+            self.logger.error("%s", failure.message)
+            if failure.run_level:
+                summary.run_error = True
+                summary.run_exit = failure.exit_code
+                scheduler.stop("run-level error")
+            elif self.config.get("fail_fast"):
+                scheduler.stop("fail_fast")
+
     def _sync_stream(self, stream: Stream, outcome: StreamOutcome) -> Failure | None:
-        """Sync one stream; the failure it ended with, or ``None``. Raises what stops the run."""
+        """Sync one stream (in a worker thread); the failure it ended with, or ``None`` (synced, or
+        stopped with the run: ``outcome.status`` says which). Raises what stops the run."""
         runtime = stream.runtime if isinstance(stream, EAccountingStream) else None
-        stats = Counter(runtime.client.stats) if runtime else Counter[str]()
+        counts = self._counts(stream)
         records, started = self._records(stream.name), time.monotonic()
         if SYNC_ERROR_NOISE not in stream.logger.filters:
             stream.logger.addFilter(SYNC_ERROR_NOISE)
@@ -238,6 +271,9 @@ class TapEAccounting(Tap):
             stream.finalize_state_progress_markers()
             finished = True
             outcome.status = OK
+            return None
+        except RunStopped:
+            outcome.status = STOPPED
             return None
         except Exception as exc:
             self.logger.debug("%s failed", stream.name, exc_info=True)
@@ -251,17 +287,17 @@ class TapEAccounting(Tap):
         finally:
             if not finished:
                 self._keep_finished_work(stream, runtime)
-            self.state_writer.write_state(self.state)  # dropped by the state writer if nothing changed
+            self.state_writer.write_state(self.state)  # dropped by the state gate if nothing changed
             self._flush()  # every record emitted so far reaches stdout, whatever comes next
             outcome.records = self._records(stream.name) - records
             outcome.seconds = time.monotonic() - started
+            used = self._counts(stream) - counts
+            outcome.requests, outcome.rate_limited, outcome.retries = (
+                used["requests"],
+                used["429"],
+                used["retries"],
+            )
             if runtime is not None:
-                used = runtime.client.stats - stats
-                outcome.requests, outcome.rate_limited, outcome.retries = (
-                    used["requests"],
-                    used["429"],
-                    used["retries"],
-                )
                 outcome.fallbacks = describe_fallbacks(runtime.capabilities.export(stream.name))
 
     @staticmethod
@@ -292,6 +328,12 @@ class TapEAccounting(Tap):
     def _records(self, stream: str) -> int:
         writer = self.message_writer
         return writer.records[stream] if isinstance(writer, CountingWriter) else 0
+
+    @staticmethod
+    def _counts(stream: Stream) -> Counter[str]:
+        """What the shared client counted for ``stream`` so far (requests, retries, 429s)."""
+        stats = stream.runtime.client.stats if isinstance(stream, EAccountingStream) else None
+        return stats.of(stream.name) if isinstance(stats, StreamCounter) else Counter()
 
 
 def stream_scopes() -> dict[str, tuple[str, ...]]:
