@@ -109,13 +109,14 @@ def rewrite(tap: TapEAccounting, path: str, change: Callable[[list[dict[str, Any
     client = stream.runtime.client
     original = client.request
 
-    def request(method: str, requested: str, **kwargs: Any) -> Any:
-        response = original(method, requested, **kwargs)
+    def request(method: str, requested: str, *, parse: Any = None, **kwargs: Any) -> Any:
         if requested != path:
-            return response
+            return original(method, requested, parse=parse, **kwargs)
+        response = original(method, requested, **kwargs)
         body = json.loads(response.content)
         change(body["Data"])
-        return Rewritten(json.dumps(body, separators=(",", ":")).encode())
+        rewritten = Rewritten(json.dumps(body, separators=(",", ":")).encode())
+        return parse(rewritten) if parse is not None else rewritten  # the client's parse step
 
     client.request = request  # type: ignore[method-assign]
 
