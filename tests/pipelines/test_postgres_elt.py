@@ -19,16 +19,14 @@ from pipeline_support import (
     PIPELINES,
     SCHEMA,
     MeltanoProject,
-    Postgres,
     RunResult,
     count_mismatches,
     expected_counts,
     isolated_env,
-    pg_counts,
-    query,
     requests_sent,
     tap_env,
 )
+from postgres_support import Postgres, pg_counts, query
 
 from eaccounting_sandbox.server import SandboxServer
 from tap_eaccounting.streams import BY_NAME, STREAMS

@@ -18,11 +18,10 @@ from pipeline_support import (
     ALL_SCOPES,
     PIPELINES,
     MeltanoProject,
-    Postgres,
     RunResult,
-    execute,
     isolated_env,
 )
+from postgres_support import Postgres, execute
 
 from eaccounting_sandbox.server import SandboxServer
 

@@ -19,14 +19,12 @@ from pipeline_support import (
     ALL_SCOPES,
     PIPELINES,
     MeltanoProject,
-    Postgres,
     RunResult,
     count_mismatches,
     expected_counts,
     isolated_env,
-    pg_counts,
-    query,
 )
+from postgres_support import Postgres, pg_counts, query
 
 from eaccounting_api.tokens import FileTokenStore
 from eaccounting_sandbox.server import SandboxServer
