@@ -15,18 +15,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+# One source for labels, descriptions, kinds and the auth commands: the Hub definitions' renderer.
+from render_hub_definitions import TAP_COMMANDS, TARGET_COMMANDS, setting_definitions
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "meltano.yml"
-
-KINDS = {
-    "string": "string",
-    "integer": "integer",
-    "number": "decimal",
-    "boolean": "boolean",
-    "object": "object",
-    "array": "array",
-}
 
 # The demo sandbox's credentials are not secret (docs/DESIGN.md): they live here on purpose. Tap and
 # target get the same block: they must share one token store, since every refresh burns the old token.
@@ -58,6 +53,8 @@ plugins:
       capabilities: {tap_caps}
       settings:
 {tap_settings}
+      commands:
+{tap_commands}
       # Meltano selects every stream of the catalog, ignoring the tap's selected_by_default=False:
       # voucher_over_under_payments costs one request per voucher (~1,000 on the demo company).
       select:
@@ -144,6 +141,8 @@ plugins:
       capabilities: {target_caps}
       settings:
 {target_settings}
+      commands:
+{target_commands}
       config:
         # The reverse-ETL source's stable ids (see tap-postgres above): re-runs create nothing.
         external_key_properties:
@@ -257,19 +256,31 @@ def nested_arrays_block() -> str:
 
 
 def settings_block(executable: str) -> tuple[str, str]:
+    """The plugin's capabilities and settings (label, description, kind, options, sensitive) from its
+    ``--about``, as the Hub definitions give them."""
     about = json.loads(
         subprocess.check_output([str(Path(sys.executable).parent / executable), "--about", "--format=json"])
     )
     lines = []
-    for name, prop in about["settings"]["properties"].items():
-        types = prop.get("type") or ["string"]
-        types = [types] if isinstance(types, str) else types
-        kind = KINDS.get(next((t for t in types if t != "null"), "string"), "string")
-        lines.append(f"        - name: {name}\n          kind: {kind}")
-        if prop.get("secret"):
+    for definition in setting_definitions(about):
+        lines.append(f"        - name: {definition['name']}")
+        for key in ("label", "description", "kind"):
+            lines.append(f"          {key}: {json.dumps(definition[key])}")
+        if "options" in definition:
+            lines.append(f"          options: {json.dumps(definition['options'])}")
+        if definition.get("sensitive"):
             lines.append("          sensitive: true")
     caps = "[" + ", ".join(about["capabilities"]) + "]"
     return caps, "\n".join(lines)
+
+
+def commands_block(commands: dict[str, dict[str, Any]]) -> str:
+    """``meltano invoke PLUGIN:auth-url`` and friends, as the Hub definitions declare them."""
+    lines = []
+    for name, command in commands.items():
+        lines.append(f"        {name}:")
+        lines.extend(f"          {key}: {json.dumps(value)}" for key, value in command.items())
+    return "\n".join(lines)
 
 
 def render() -> str:
@@ -280,6 +291,8 @@ def render() -> str:
         tap_settings=tap_settings,
         target_caps=target_caps,
         target_settings=target_settings,
+        tap_commands=commands_block(TAP_COMMANDS),
+        target_commands=commands_block(TARGET_COMMANDS),
         nested_arrays=nested_arrays_block(),
         sandbox_auth=SANDBOX_AUTH,
         demo_postgres_url=DEMO_POSTGRES_URL,
