@@ -70,7 +70,8 @@ ignored); passes after one restart for ``$filter``, the restarts of at most ``MA
 and one re-read.
 
 Incremental children (one state partition per parent) add no path around these reads: ``Reader.probe``
-only *counts* the rows of the flat sibling list at or after a watermark (one request, ``$pagesize=1``),
+only *counts* the rows of the flat sibling list at or after a watermark (one request, ``$pagesize=1``;
+diagnoses included at most ``PROBE_BOUND``),
 and a partition is skipped only when that count is 0, i.e. when no row was written since the last run
 that read every partition; otherwise every partition is read as above. The argument that this skips
 no row is in ``client.EAccountingStream.probe_sibling``. A sibling known to ignore or refuse ``$filter``
@@ -102,9 +103,19 @@ from tap_eaccounting.list_requests import (
 )
 from tap_eaccounting.page_walk import PageWalk
 
-__all__ = ["IncompleteReadError", "ListQuery", "PageSize", "ReadStats", "Reader", "request_bound"]
+__all__ = [
+    "PROBE_BOUND",
+    "IncompleteReadError",
+    "ListQuery",
+    "PageSize",
+    "ReadStats",
+    "Reader",
+    "request_bound",
+]
 
 MAX_REREADS = 1
+# The most requests one probe makes: its request, again after each of at most MAX_DIAGNOSES diagnoses.
+PROBE_BOUND = (1 + MAX_DIAGNOSES) * DIAGNOSIS_REQUESTS
 _MAX_PASSES = 2 + MAX_DIAGNOSES + MAX_REREADS  # a guard only: restarts end on their own (see above)
 
 
@@ -265,9 +276,16 @@ class Reader:
     def probe(self, q: ListQuery) -> Page | None:
         """One request: how many rows of ``q`` match (``Meta.TotalNumberOfResults``), one row per page,
         ordered by the replication key. ``None`` when the server refuses the query (400) or is known not
-        to apply ``$filter``: the caller then reads as if the probe had found changes."""
+        to apply ``$filter``: the caller then reads as if the probe had found changes. At most
+        ``PROBE_BOUND`` requests."""
         self.book.use(self._owner(q), q.endpoint)
-        self.requests.start_read(None)
+        self.requests.start_read(lambda: PROBE_BOUND)
+        try:
+            return self._probe(q)
+        finally:
+            self.requests.end_read()
+
+    def _probe(self, q: ListQuery) -> Page | None:
         keys = (q.replication_key,) if q.replication_key else q.order_keys
         for _ in range(1 + MAX_DIAGNOSES):
             caps = self.book.get(q.endpoint)
@@ -284,7 +302,7 @@ class Reader:
                 page = self.requests.first(q, ask)
             except Relearned:
                 continue
-            except BadRequestError as exc:
+            except (BadRequestError, BudgetSpent) as exc:
                 self.logger.warning("%s: probe refused (%s); reading every partition instead", q.label, exc)
                 return None
             finally:
