@@ -27,10 +27,12 @@ def keyset(
     where: str | None,
     keys: tuple[str, ...],
     inside: Callable[[Record], bool],
+    since: str | None = None,
 ) -> Iterator[Record]:
-    """Sequential keyset pagination over ``where`` ordered by ``keys`` (churn cannot skip a row)."""
+    """Sequential keyset pagination over ``where`` ordered by ``keys`` (churn cannot skip a row);
+    ``since``: the value of the endpoint's own "since" parameter (default: the query's bound)."""
     q = ctx.q
-    since_value = q.since if q.since_param else None
+    since_value = (since or q.since) if q.since_param else None
     cursor: tuple[Any, ...] | None = None
     while True:
         step = paging.after(keys, cursor) if cursor is not None else None
@@ -64,7 +66,12 @@ def keyset(
 
 def tail(ctx: ReadContext, size: int) -> Iterator[Record]:
     """Rows stamped at or after page 1's ``ServerTimeUtc`` minus ``TAIL_OVERLAP`` (never before the
-    bookmark), in their newest version."""
+    bookmark), in their newest version.
+
+    The keyset runs on the immutable key within that bound, not on the replication key: a row in the
+    bound when the tail starts stays in it (modifications only move its stamp later) and keeps its key,
+    so it cannot be skipped; and a cursor never holds a timestamp, which the API may show with less
+    precision than it compares (``list_read.latest_ticks``), so a cursor on it could stall or skip."""
     q = ctx.q
     rk = q.replication_key
     assert rk is not None
@@ -77,9 +84,13 @@ def tail(ctx: ReadContext, size: int) -> Iterator[Record]:
         tail_from = paging.parse_instant(q.since)
     since = paging.format_instant(tail_from)
     where = None if q.since_param else f"{rk} ge {since}"
-    from_ticks = paging.instant_ticks(since) if where else None
+    from_ticks = paging.instant_ticks(since)
     t0_ticks = paging.instant_ticks(start)
-    for record in keyset(ctx, size, where, (rk, *q.order_keys), lambda r: ctx.at_or_after(r, from_ticks)):
+
+    def inside(row: Record) -> bool:
+        return ctx.at_or_after(row, from_ticks)
+
+    for record in keyset(ctx, size, where, q.order_keys, inside, since):
         ctx.stats.tail_records += 1
         if ctx.at_or_after(record, t0_ticks):
             ctx.stats.churn = True  # created or modified while the walk ran

@@ -92,7 +92,7 @@ from eaccounting_api.paging import Page
 from tap_eaccounting.keyset_repair import gaps, tail
 from tap_eaccounting.list_capabilities import IGNORED, CapabilityBook
 from tap_eaccounting.list_query import ListQuery, PageSize, ReadStats
-from tap_eaccounting.list_read import FilterIgnored, ReadContext, Record, RepairFailed
+from tap_eaccounting.list_read import FilterIgnored, ReadContext, Record, RepairFailed, latest_ticks
 from tap_eaccounting.list_requests import (
     DIAGNOSIS_REQUESTS,
     MAX_DIAGNOSES,
@@ -320,4 +320,4 @@ class Reader:
         assert q.replication_key is not None
         bound = paging.instant_ticks(paging.odata_instant(q.since))
         values = [r.get(q.replication_key) for r in page.data]
-        return all(v and paging.instant_ticks(str(v)) >= bound for v in values)
+        return all(v and latest_ticks(str(v)) >= bound for v in values)
