@@ -49,8 +49,8 @@ def describe(caps: dict[str, dict[str, Any]]) -> str:
 
 
 def row(case: Case, runs: list[RunResult], seconds: float) -> list[str]:
-    emitted = [key for run in runs for stream in STREAMS for key in run.emitted(stream)]
-    distinct = {(run_no, stream, key) for run_no, run in enumerate(runs) for stream in STREAMS for key in run.emitted(stream)}
+    emitted = [(n, s, key) for n, run in enumerate(runs) for s in STREAMS for key in run.emitted(s)]
+    distinct = set(emitted)  # per run and stream
     problems = [p for run in runs for p in check(run, case)]
     return [
         case.name.removeprefix("profile:"),
@@ -74,15 +74,17 @@ def main() -> None:
     cases += switch_cases() if args.switches else []
     header = ["profile", "requests", "records", "distinct", "exit", "seconds", "problems", "learned"]
     rows = [header]
-    with SandboxServer(seed=1, rate_limit_per_minute=0, validate_responses=False) as server:
-        with tempfile.TemporaryDirectory() as tmp:
-            for case in cases:
-                started = time.monotonic()
-                runs = run_case(server, case, Path(tmp))
-                rows.append(row(case, runs, time.monotonic() - started))
-                for run in runs:
-                    for problem in check(run, case):
-                        print(f"{case.name}: {problem}", file=sys.stderr)
+    with (
+        SandboxServer(seed=1, rate_limit_per_minute=0, validate_responses=False) as server,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        for case in cases:
+            started = time.monotonic()
+            runs = run_case(server, case, Path(tmp))
+            rows.append(row(case, runs, time.monotonic() - started))
+            for run in runs:
+                for problem in check(run, case):
+                    print(f"{case.name}: {problem}", file=sys.stderr)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
     print(f"streams: {', '.join(STREAMS)}; requests and exit codes: full run + incremental run")
     for r in rows:

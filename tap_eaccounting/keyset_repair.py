@@ -27,6 +27,7 @@ def keyset(
     where: str | None,
     keys: tuple[str, ...],
     inside: Callable[[Record], bool],
+    *,
     since: str | None = None,
 ) -> Iterator[Record]:
     """Sequential keyset pagination over ``where`` ordered by ``keys`` (churn cannot skip a row);
@@ -90,7 +91,7 @@ def tail(ctx: ReadContext, size: int) -> Iterator[Record]:
     def inside(row: Record) -> bool:
         return ctx.at_or_after(row, from_ticks)
 
-    for record in keyset(ctx, size, where, q.order_keys, inside, since):
+    for record in keyset(ctx, size, where, q.order_keys, inside, since=since):
         ctx.stats.tail_records += 1
         if ctx.at_or_after(record, t0_ticks):
             ctx.stats.churn = True  # created or modified while the walk ran

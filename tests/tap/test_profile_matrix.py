@@ -16,8 +16,8 @@ from eaccounting_sandbox.server import SandboxServer
 from eaccounting_sandbox.switches import PROFILES
 from tap_eaccounting.run_summary import EXIT_STREAMS_FAILED
 
-from .profile_matrix import Case, check, profile_cases, run_case, run_case_once, switch_cases
-from .profile_matrix import new_company, tap_config as matrix_config
+from .profile_matrix import Case, check, new_company, profile_cases, run_case, run_case_once, switch_cases
+from .profile_matrix import tap_config as matrix_config
 
 # A switch case that a profile sets alone (filter_mode=ignored is "filter_ignored") runs once, as the profile.
 _ALONE_IN_A_PROFILE = [
@@ -65,7 +65,8 @@ def test_strict_completeness_with_a_real_shortfall_exits_3_with_the_counts(
     )
     company = new_company(matrix_sandbox)
     caplog.set_level(logging.ERROR)
-    run = run_case_once(matrix_sandbox, company, case, matrix_config(matrix_sandbox, company, case, tmp_path), {})
+    config = matrix_config(matrix_sandbox, company, case, tmp_path)
+    run = run_case_once(matrix_sandbox, company, case, config, {})
     assert run.summary.exit_code == EXIT_STREAMS_FAILED
     failed = {o.name: o.error for o in run.summary.outcomes.values() if o.status != "ok"}
     assert "customer_invoices" in failed
