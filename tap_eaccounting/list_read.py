@@ -75,6 +75,7 @@ class ReadContext:
     meta_doubt: bool = False  # Meta contradicted the rows served (TotalNumberOfPages or Results)
     churn: bool = False  # TotalNumberOfResults moved between its pages
     repaired: bool = False  # tail and gap checks ran (else churn is only caught by a re-read)
+    scanning: bool = False  # no ``$filter`` or no ``$orderby``: no keyed repair follows the walk
     _since_ticks: int | None = None
     _null_keys: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -83,8 +84,9 @@ class ReadContext:
         if q.since and q.replication_key:
             self._since_ticks = paging.instant_ticks(paging.odata_instant(q.since))
 
-    def begin_pass(self, restricted: bool) -> None:
+    def begin_pass(self, restricted: bool, scanning: bool = False) -> None:
         self.restricted = restricted
+        self.scanning = scanning
         self.totals = []
         self.meta_doubt = False
         self.churn = False
@@ -113,11 +115,18 @@ class ReadContext:
 
     # -- a page ---------------------------------------------------------------------------------------------
     def note(self, page: Page) -> None:
-        """Totals of a page of the walk: the reconciliation's reference and the bound's input."""
+        """Totals of a page of the walk: the reconciliation's reference and the bound's input. In a scan
+        pass (no repair follows), also a row stamped after page 1: churn that left the count as it was
+        (as many rows created as deleted) still moves rows between pages."""
         self.totals.append(page.total_results)
         self.max_total = max(self.max_total, page.total_results)
         if len(self.totals) > 1 and page.total_results != self.totals[0]:
             self.churn = self.stats.churn = True
+        rk, start = self.q.replication_key, self.stats.first_server_time
+        if self.scanning and not self.churn and rk and start:
+            t0 = paging.instant_ticks(start)
+            if any(r.get(rk) and paging.instant_ticks(str(r[rk])) >= t0 for r in page.data):
+                self.churn = self.stats.churn = True
 
     def check(self, rows: list[Record], ask: Ask, inside: Any = None) -> None:
         """What the request promised, checked on its rows: the ``$orderby`` (on any page of 2+ rows) and
