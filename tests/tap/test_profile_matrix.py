@@ -15,8 +15,19 @@ from eaccounting_sandbox import server as sandbox_server
 from eaccounting_sandbox.server import SandboxServer
 from eaccounting_sandbox.switches import PROFILES
 from tap_eaccounting.run_summary import EXIT_STREAMS_FAILED
+from tap_eaccounting.tap import stream_scopes
 
-from .profile_matrix import Case, check, new_company, profile_cases, run_case, run_case_once, switch_cases
+from .profile_matrix import (
+    STREAMS,
+    Case,
+    check,
+    expected,
+    new_company,
+    profile_cases,
+    run_case,
+    run_case_once,
+    switch_cases,
+)
 from .profile_matrix import tap_config as matrix_config
 
 # A switch case that a profile sets alone (filter_mode=ignored is "filter_ignored") runs once, as the profile.
@@ -45,6 +56,7 @@ def test_every_switch_value_and_profile_is_a_case() -> None:
     assert {(k, v) for c in switch_cases() for k, v in c.switches.items()} <= covered
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_the_tap_survives(matrix_sandbox: SandboxServer, case: Case, tmp_path: Path) -> None:
     runs = run_case(matrix_sandbox, case, tmp_path)
@@ -74,3 +86,28 @@ def test_strict_completeness_with_a_real_shortfall_exits_3_with_the_counts(
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any("distinct record(s) where TotalNumberOfResults said" in e for e in errors), errors
     assert not check(run, case)  # the streams that did not fail are complete, within their bounds
+
+
+def test_scope_4011_without_the_scope_fails_those_streams_cleanly(
+    matrix_sandbox: SandboxServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The matrix's grant holds every scope, so there ``scope_4011`` changes nothing. Without
+    ``ea:accounting``, the 403s in the 4011 wording fail only the streams that need it, each naming the
+    scope (run exit code 3); the others are complete."""
+    case = Case("scope_4011-without-accounting", profile="scope_4011")
+    company = new_company(matrix_sandbox)
+    config = matrix_config(matrix_sandbox, company, case, tmp_path)
+    grant = ["ea:api", "offline_access", "ea:sales", "ea:purchase"]
+    config["refresh_token"] = matrix_sandbox.mint_tokens(company, grant)["refresh_token"]
+    caplog.set_level(logging.ERROR)
+    run = run_case_once(matrix_sandbox, company, case, config, {})
+    assert run.summary.exit_code == EXIT_STREAMS_FAILED
+    failed = {o.name: o.error for o in run.summary.outcomes.values() if o.status != "ok"}
+    scopes = stream_scopes()
+    lacking = [name for name in STREAMS if not set(scopes[name]) & set(grant)]
+    assert lacking == ["vouchers", "all_vouchers"]  # /banktransactions also takes ea:purchase
+    assert failed == dict.fromkeys(lacking, "PermissionDeniedError")
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    for stream in failed:
+        assert any(e.startswith(f"{stream}:") and "ea:accounting" in e for e in errors), errors
+    assert expected(run, "customer_invoices") <= set(run.emitted("customer_invoices"))
