@@ -117,9 +117,9 @@ class RangeRead:
         parts.append(f"{self.rk} lt {instant(high)}" if high is not None else None)
         return paging.conjunction(*parts) or f"{self.rk} ne null"
 
-    def _get(self, where: Range, page: int = paging.FIRST_PAGE) -> Page:
+    def _get(self, where: Range) -> Page:
         try:
-            return self.ctx.requests.first(self.ctx.q, self._ask(where, page))
+            return self.ctx.requests.first(self.ctx.q, self._ask(where))
         except (Relearned, BadRequestError) as exc:
             raise RepairFailed(f"{type(exc).__name__}: {exc}") from exc
 
@@ -161,7 +161,10 @@ class RangeRead:
                 return
         pages = -(-page.total_results // self.size)
         for number in range(2, pages + 1):
-            more = self._get(where, number)
+            try:
+                more = ctx.requests.get(ctx.q, self._ask(where, number))
+            except BadRequestError:
+                return  # past the last page (rows were deleted meanwhile)
             ctx.count(more.data)
             yield from ctx.emit(more.data)
             if len(more.data) < self.size:

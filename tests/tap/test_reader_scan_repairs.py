@@ -79,3 +79,15 @@ def test_churn_that_keeps_the_count_still_costs_a_scan_its_re_read() -> None:
     assert reader.stats.churn
     assert [p["$page"] for p in server.requests[-3:]] == ["3", "2", "1"]  # the re-read, backward
     assert server.survivors() <= ids
+
+
+def test_a_range_that_cannot_be_split_is_walked_and_the_read_ends() -> None:
+    """Every row shows one stamp: no boundary can cut the range, so it is read page by page (no worse
+    than the scan), within the read's bound."""
+    server = FakeListServer(300, Profile(orderby=IGNORED, past_last="400"))
+    for row in server.rows:
+        row["ModifiedUtc"] = "2025-06-01T00:00:00.0000000Z"
+    ids, _ = read(server)
+    assert server.survivors() <= ids  # a stable order: the scan alone sees every row
+    ranged = [p for p in server.requests if "ne null" in p.get("$filter", "")]
+    assert [p["$page"] for p in ranged] == [str(n) for n in range(1, 7)]
