@@ -13,7 +13,8 @@ A fault spec (every key optional)::
      "methods": ["POST"], "paths": ["/v2/customerinvoices"],   # restrict to these (path prefixes)
      "max_faults": 3,                            # stop after this many injected faults (latency excluded)
      "seed": 7,                                  # reproducible draws
-     "churn": {"company": "demo-no", "creates": 2, "updates": 2, "deletes": 1, "every": 1}}
+     "churn": {"company": "demo-no", "creates": 2, "updates": 2, "deletes": 1, "every": 1,
+               "collections": ["customerinvoices", "vouchers"]}}   # default: churn.DEFAULT_COLLECTIONS
 
 Truncation hits GETs only unless ``methods`` is given; then it hits those methods, writes included
 (the write commits, then its answer is cut: an ambiguous write). Rates are probabilities per matching
@@ -41,6 +42,7 @@ class ChurnSpec:
     updates: int = 0
     deletes: int = 0
     every: int = 1
+    collections: list[str] | None = None  # stored collections with an ``Id`` (default: churn's own)
 
 
 @dataclass

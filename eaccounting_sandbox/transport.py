@@ -149,7 +149,13 @@ class FaultLayer:
             log.warning("churn fault names unknown company %r", fault.company)
             return
         try:
-            churn(company, creates=fault.creates, updates=fault.updates, deletes=fault.deletes)
+            churn(
+                company,
+                creates=fault.creates,
+                updates=fault.updates,
+                deletes=fault.deletes,
+                collections=fault.collections,
+            )
         # A churn bug must not turn into an unexplained failure of the page request it rides on.
         except Exception:
             log.exception("churn fault failed for company %r", fault.company)

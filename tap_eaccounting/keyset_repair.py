@@ -30,10 +30,8 @@ def keyset(
     *,
     since: str | None = None,
 ) -> Iterator[Record]:
-    """Sequential keyset pagination over ``where`` ordered by ``keys`` (churn cannot skip a row).
-
-    On an endpoint whose bound travels in a parameter (``modifiedSinceUtc``), ``since`` is that bound;
-    by default the read's own bookmark."""
+    """Sequential keyset pagination over ``where`` ordered by ``keys`` (churn cannot skip a row);
+    ``since``: the value of the endpoint's own "since" parameter (default: the query's bound)."""
     q = ctx.q
     since_value = (since or q.since) if q.since_param else None
     cursor: tuple[Any, ...] | None = None
@@ -69,7 +67,12 @@ def keyset(
 
 def tail(ctx: ReadContext, size: int) -> Iterator[Record]:
     """Rows stamped at or after page 1's ``ServerTimeUtc`` minus ``TAIL_OVERLAP`` (never before the
-    bookmark), in their newest version."""
+    bookmark), in their newest version.
+
+    The keyset runs on the immutable key within that bound, not on the replication key: a row in the
+    bound when the tail starts stays in it (modifications only move its stamp later) and keeps its key,
+    so it cannot be skipped; and a cursor never holds a timestamp, which the API may show with less
+    precision than it compares (``list_read.latest_ticks``), so a cursor on it could stall or skip."""
     q = ctx.q
     rk = q.replication_key
     assert rk is not None
@@ -82,13 +85,13 @@ def tail(ctx: ReadContext, size: int) -> Iterator[Record]:
         tail_from = paging.parse_instant(q.since)
     since = paging.format_instant(tail_from)
     where = None if q.since_param else f"{rk} ge {since}"
-    from_ticks = paging.instant_ticks(since) if where else None
+    from_ticks = paging.instant_ticks(since)
     t0_ticks = paging.instant_ticks(start)
-    # Where the bound is a parameter, the tail's own start goes there, not the bookmark: with the
-    # bookmark (empty on a first run) the tail would read the whole list again, page by page.
-    keys = (rk, *q.order_keys)
-    rows = keyset(ctx, size, where, keys, lambda r: ctx.at_or_after(r, from_ticks), since=since)
-    for record in rows:
+
+    def inside(row: Record) -> bool:
+        return ctx.at_or_after(row, from_ticks)
+
+    for record in keyset(ctx, size, where, q.order_keys, inside, since=since):
         ctx.stats.tail_records += 1
         if ctx.at_or_after(record, t0_ticks):
             ctx.stats.churn = True  # created or modified while the walk ran

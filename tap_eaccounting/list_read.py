@@ -5,12 +5,19 @@ Emitted rows are de-duplicated by key and replication-key value (an unchanged ro
 out once; a newer version of it goes out again). Counted keys are those the query *as sent* served,
 whatever the client-side filter then kept, per kind of query (with or without the server-side "since"
 restriction), across the passes of the read: that count is what ``TotalNumberOfResults`` describes.
+
+A replication-key value is read as the *latest* instant it may stand for (``latest_ticks``): the API may
+show a date-time with less precision than it stores and compares (a date alone, whole seconds; UNVERIFIED,
+docs/API_FACTS.md#dates-and-timestamps), and a row shown as ``2026-01-31`` may well match
+``ModifiedUtc ge 2026-01-31T10:00:00Z``. So the "since" bound never drops such a row, and a filtered page
+holding one is not taken for an ignored ``$filter``.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +31,21 @@ from tap_eaccounting.list_requests import Ask, ListRequests
 
 Record = dict[str, Any]
 Bound = tuple[tuple[Any, ...], tuple[Any, ...]]
+TICKS_PER_SECOND = 10_000_000
+_PRECISION_RE = re.compile(r"^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(?:\.(\d{1,7}))?)?)?")
+
+
+def latest_ticks(value: str) -> int:
+    """The latest instant (100 ns ticks) a timestamp as shown may stand for: its last tick at the
+    precision it is written in (a date: its day; no seconds: its minute; ``.123``: its millisecond)."""
+    ticks = paging.instant_ticks(value)
+    match = _PRECISION_RE.match(value)
+    if match is None or match.group(1) is None:
+        return ticks + 86_400 * TICKS_PER_SECOND - 1 if match else ticks
+    if match.group(2) is None:
+        return ticks + 60 * TICKS_PER_SECOND - 1
+    digits = len(match.group(3) or "")
+    return ticks + 10 ** (7 - digits) - 1
 
 
 class FilterIgnored(Exception):
@@ -53,6 +75,7 @@ class ReadContext:
     meta_doubt: bool = False  # Meta contradicted the rows served (TotalNumberOfPages or Results)
     churn: bool = False  # TotalNumberOfResults moved between its pages
     repaired: bool = False  # tail and gap checks ran (else churn is only caught by a re-read)
+    scanning: bool = False  # no ``$filter`` or no ``$orderby``: no keyed repair follows the walk
     _since_ticks: int | None = None
     _null_keys: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -61,8 +84,9 @@ class ReadContext:
         if q.since and q.replication_key:
             self._since_ticks = paging.instant_ticks(paging.odata_instant(q.since))
 
-    def begin_pass(self, restricted: bool) -> None:
+    def begin_pass(self, restricted: bool, scanning: bool = False) -> None:
         self.restricted = restricted
+        self.scanning = scanning
         self.totals = []
         self.meta_doubt = False
         self.churn = False
@@ -73,12 +97,13 @@ class ReadContext:
         return tuple(row.get(k) for k in (self.q.order_keys if keys is None else keys))
 
     def at_or_after(self, row: Record, ticks: int | None) -> bool:
-        """Whether the row's replication key is at or after ``ticks`` (``None``: no bound)."""
+        """Whether the row's replication key may be at or after ``ticks`` (``None``: no bound), at the
+        precision the value is shown in (``latest_ticks``)."""
         if ticks is None:
             return True
         rk = self.q.replication_key
         value = row.get(rk) if rk else None
-        return bool(value) and paging.instant_ticks(str(value)) >= ticks
+        return bool(value) and latest_ticks(str(value)) >= ticks
 
     def keep(self, row: Record) -> bool:
         """The "since" bound, applied client-side to every row (a no-op where the server applied it)."""
@@ -90,11 +115,18 @@ class ReadContext:
 
     # -- a page ---------------------------------------------------------------------------------------------
     def note(self, page: Page) -> None:
-        """Totals of a page of the walk: the reconciliation's reference and the bound's input."""
+        """Totals of a page of the walk: the reconciliation's reference and the bound's input. In a scan
+        pass (no repair follows), also a row stamped after page 1: churn that left the count as it was
+        (as many rows created as deleted) still moves rows between pages."""
         self.totals.append(page.total_results)
         self.max_total = max(self.max_total, page.total_results)
         if len(self.totals) > 1 and page.total_results != self.totals[0]:
             self.churn = self.stats.churn = True
+        rk, start = self.q.replication_key, self.stats.first_server_time
+        if self.scanning and not self.churn and rk and start:
+            t0 = paging.instant_ticks(start)
+            if any(r.get(rk) and paging.instant_ticks(str(r[rk])) >= t0 for r in page.data):
+                self.churn = self.stats.churn = True
 
     def check(self, rows: list[Record], ask: Ask, inside: Any = None) -> None:
         """What the request promised, checked on its rows: the ``$orderby`` (on any page of 2+ rows) and

@@ -8,6 +8,14 @@ asked yet is not the last (a server that clamps but echoes the ask); either is l
 page ``p`` starts whichever size it counts in. Past the computed last page the walk goes on one page
 at a time while pages come back full with new keys and the counts do not add up (Meta contradicts the
 rows served). A page past the end may come back empty or as a 400: both end the walk.
+
+A re-read walks backward (``descending``): page 1 for the count, then the last page down to page 2, one
+at a time, then page 1 again. Deletes shift later rows toward page 1, i.e. onto pages not read yet, so
+against an order that only changes by deletes and rows added at the end (the reader re-reads in
+replication-key order where there is one: new and modified rows go to the end), no row that stays put
+hides from it, whatever the first (forward, concurrent) walk lost. A row hidden from the first walk and
+modified during the second before it was reached can still be missed (the next run reads it: bookmarks
+are capped at page 1's ``ServerTimeUtc``).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
+from eaccounting_api import paging
 from eaccounting_api.errors import BadRequestError
 from eaccounting_api.paging import Page
 from tap_eaccounting.list_read import Bound, ReadContext, Record
@@ -29,6 +38,7 @@ class PageWalk:
     ask: Ask  # page 1's request
     inside: Callable[[Record], bool] | None  # the $filter's client-side reading, if one is sent
     progress: Callable[[int, int], None]
+    descending: bool = False  # a re-read: backward, one page at a time (see the module docstring)
     size: int = 0  # the page size served
     pages_read: int = 0
     rows: int = 0  # rows served by this walk
@@ -36,6 +46,7 @@ class PageWalk:
     last_fresh: int = 0  # keys of the last page new to the read
     bounds: list[Bound | None] = field(default_factory=list)  # first and last key of each page
     first: Page | None = None
+    next_page: int = 0  # the page after the highest one read (``_extend`` goes on from there)
 
     @property
     def multi_page(self) -> bool:
@@ -58,7 +69,9 @@ class PageWalk:
             ctx.meta_doubt = True
         self.progress(1, planned)
         yield from self._take(first)
-        if planned > 1:
+        if planned > 1 and self.descending:
+            yield from self._backward(planned)
+        elif planned > 1:
             yield from self._bulk(planned)
         yield from self._extend()
 
@@ -75,9 +88,10 @@ class PageWalk:
         return learned
 
     def _take(self, page: Page) -> Iterator[Record]:
-        """Check, count and emit one page."""
+        """Check, count and emit one page (a re-read's order is not checked: the first pass checked the
+        endpoint's, and a re-read may sort on a timestamp the API shows coarser than it sorts)."""
         ctx = self.ctx
-        ctx.check(page.data, self.ask, self.inside)
+        ctx.check(page.data, replace(self.ask, orderby=()) if self.descending else self.ask, self.inside)
         ctx.stats.pages += 1
         self.pages_read += 1
         self.last_fresh = len(ctx.count(page.data))
@@ -122,11 +136,28 @@ class PageWalk:
             for pending in futures.values():
                 pending.cancel()
 
+    def _backward(self, planned: int) -> Iterator[Record]:
+        ctx = self.ctx
+        highest: tuple[int, int] | None = None  # (rows, fresh keys) of the last page
+        for number in [*range(planned, 1, -1), paging.FIRST_PAGE]:
+            try:
+                page = ctx.requests.get(ctx.q, replace(self.ask, page=number, size=self.size))
+            except BadRequestError as exc:
+                ctx.logger.debug("%s: page %d refused (%s): past the last page", ctx.q.label, number, exc)
+                continue  # rows were deleted meanwhile: the lower pages are still to be read
+            ctx.note(page)
+            self.progress(number, planned)
+            yield from self._take(page)
+            if highest is None:
+                highest = (self.last_rows, self.last_fresh)
+        self.last_rows, self.last_fresh = highest or (0, 0)
+        self.next_page = planned + 1
+
     def _extend(self) -> Iterator[Record]:
         """Past the computed last page, while pages come back full, bring new keys, and the counts do not
         add up. Ends on a short or empty page, a 400, or a page of keys already seen."""
         ctx = self.ctx
-        number = self.pages_read + 1
+        number = self.next_page or self.pages_read + 1
         while self.last_fresh and self.last_rows >= self.size and self._counts_disagree(number):
             try:
                 page = ctx.requests.get(ctx.q, replace(self.ask, page=number, size=self.size))

@@ -16,8 +16,8 @@ floor. The **keyed route** keeps page-index concurrency for the bulk and repairs
    leaves the filtered set (modification timestamps only grow), so only deletes (left shifts) can hide
    a row, and only in the key range *between* two consecutive pages: a row whose key lies inside a
    page's first..last range is on that page, since pages are contiguous slices of the order.
-2. **Tail** (``keyset_repair``): a keyset catch-up on (``<replication key>``, key) from page 1's
-   ``ServerTimeUtc`` (minus ``TAIL_OVERLAP``) reads every row created or modified while the bulk ran,
+2. **Tail** (``keyset_repair``): a keyset catch-up on the key, within ``<replication key> ge`` page 1's
+   ``ServerTimeUtc`` (minus ``TAIL_OVERLAP``), reads every row created or modified while the bulk ran,
    in its newest version.
 3. **Gap check**, only when churn was seen (``TotalNumberOfResults`` moved between pages, or the tail
    found a row stamped after page 1), or always for a multi-page stream with no replication key
@@ -41,7 +41,9 @@ kept in the stream's state and announced once (``list_capabilities``); a later r
   filter, the bound applied client-side, no tail and no gap check.
 * ``$orderby`` *ignored*: a page of two or more rows out of the order asked (under either collation
   the server may sort Ids in, ``paging.COLLATIONS``); *refused*: 400. Then the read is a **scan** with
-  no ``$orderby``: nothing relies on the order, no keyset and no key ranges.
+  no ``$orderby``: nothing relies on the order, no keyset and no key ranges. Where ``$filter`` works
+  and there is a replication key, the scan is repaired by **ranges** of it instead (``list_ranges``),
+  each range one response: a page-index read without an order loses rows to any move of that order.
 * page size: what page 1 shows is served, or what a 400 names or leaves (``page_walk``,
   ``list_requests``); the endpoint is then asked for that size.
 
@@ -56,10 +58,13 @@ unfiltered count) are reconciled with the pass's smallest ``TotalNumberOfResults
 the smallest total is the reference because rows deleted mid-read lower it (whether or not they were
 seen) while rows created mid-read need not be seen (they did not exist when the read started). A
 shortfall, or churn during a scan pass (which has no repair, so a shift can hide a row without
-changing the count), costs one **re-read** as a scan (same options and page size; rows already
-emitted are not emitted twice, keys are counted across both passes). A shortfall that remains is a
-WARNING with the counts, or ``IncompleteReadError`` with ``strict_completeness`` (meant for sources
-without churn, where any shortfall is a lost row).
+changing the count; a scan also takes a row stamped after page 1 for churn, as the count stays put
+when as many rows are created as deleted), costs one **re-read** as a scan (same options and page
+size; rows already emitted are not emitted twice, keys are counted across both passes). The re-read
+walks backward, one page at a time, in replication-key order where the order is usable, so that
+rows written meanwhile go to the end and deletes shift rows onto pages not read yet (``page_walk``).
+A shortfall that remains is a WARNING with the counts, or ``IncompleteReadError`` with
+``strict_completeness`` (meant for sources without churn, where any shortfall is a lost row).
 
 **Termination.** A read makes at most ``request_bound(total, size)`` requests: ``total`` is the largest
 ``TotalNumberOfResults`` (or count of distinct keys, if larger) any of its responses showed, ``size`` the
@@ -70,7 +75,8 @@ ignored); passes after one restart for ``$filter``, the restarts of at most ``MA
 and one re-read.
 
 Incremental children (one state partition per parent) add no path around these reads: ``Reader.probe``
-only *counts* the rows of the flat sibling list at or after a watermark (one request, ``$pagesize=1``),
+only *counts* the rows of the flat sibling list at or after a watermark (one request, ``$pagesize=1``;
+diagnoses included at most ``PROBE_BOUND``),
 and a partition is skipped only when that count is 0, i.e. when no row was written since the last run
 that read every partition; otherwise every partition is read as above. The argument that this skips
 no row is in ``client.EAccountingStream.probe_sibling``. A sibling known to ignore or refuse ``$filter``
@@ -91,7 +97,8 @@ from eaccounting_api.paging import Page
 from tap_eaccounting.keyset_repair import gaps, tail
 from tap_eaccounting.list_capabilities import IGNORED, CapabilityBook
 from tap_eaccounting.list_query import ListQuery, PageSize, ReadStats
-from tap_eaccounting.list_read import FilterIgnored, ReadContext, Record, RepairFailed
+from tap_eaccounting.list_ranges import ranges
+from tap_eaccounting.list_read import FilterIgnored, ReadContext, Record, RepairFailed, latest_ticks
 from tap_eaccounting.list_requests import (
     DIAGNOSIS_REQUESTS,
     MAX_DIAGNOSES,
@@ -102,9 +109,19 @@ from tap_eaccounting.list_requests import (
 )
 from tap_eaccounting.page_walk import PageWalk
 
-__all__ = ["IncompleteReadError", "ListQuery", "PageSize", "ReadStats", "Reader", "request_bound"]
+__all__ = [
+    "PROBE_BOUND",
+    "IncompleteReadError",
+    "ListQuery",
+    "PageSize",
+    "ReadStats",
+    "Reader",
+    "request_bound",
+]
 
 MAX_REREADS = 1
+# The most requests one probe makes: its request, again after each of at most MAX_DIAGNOSES diagnoses.
+PROBE_BOUND = (1 + MAX_DIAGNOSES) * DIAGNOSIS_REQUESTS
 _MAX_PASSES = 2 + MAX_DIAGNOSES + MAX_REREADS  # a guard only: restarts end on their own (see above)
 
 
@@ -113,6 +130,7 @@ def request_bound(total: int, size: int) -> int:
 
     * the keyed pass: the walk and one page past it (``pages + 1``), the tail (``pages + 1``: at most
       every row), the gap checks (two per ``GAPS_PER_REQUEST`` ranges, plus the pages of rows found);
+      or the walk and the ranges of ``list_ranges`` (about ``pages / RANGE_FILL`` and their splits);
     * two scan passes (``pages + 1`` each): a restart after ``$filter`` failed, and a re-read;
     * ``MAX_DIAGNOSES`` diagnoses of ``DIAGNOSIS_REQUESTS`` requests each.
 
@@ -208,25 +226,39 @@ class Reader:
         ctx.size = min(ctx.size, size)
         since_filter = self._since_filter(q) if caps.filter_usable else None
         since_value = q.since if q.since_param else None
-        ctx.begin_pass(restricted=bool(since_filter or since_value))
+        scanning = rereading or not (caps.filter_usable and caps.orderby_usable)
+        ctx.begin_pass(restricted=bool(since_filter or since_value), scanning=scanning)
+        order = q.order_keys
+        if rereading and q.replication_key:
+            # Backward, and in the order rows are written in: rows created or modified meanwhile go to
+            # the end (already read), deletes shift rows toward the pages still to read (``page_walk``).
+            order = (q.replication_key, *q.order_keys)
         ask = Ask(
             size=size,
             filter=paging.conjunction(since_filter) if since_filter else None,
-            orderby=q.order_keys if caps.orderby_usable else (),
+            orderby=order if caps.orderby_usable else (),
             since=since_value,
         )
-        walk = PageWalk(ctx, ask, ctx.keep if ask.filter else None, lambda n, of: self._progress(q, n, of))
+        walk = PageWalk(
+            ctx,
+            ask,
+            ctx.keep if ask.filter else None,
+            lambda n, of: self._progress(q, n, of),
+            descending=rereading,
+        )
         yield from walk.run()
         if not walk.multi_page:
             ctx.repaired = True  # one response: one consistent snapshot
             return
         caps = self.book.get(q.endpoint)
-        if rereading or not (caps.filter_usable and caps.orderby_usable):
+        if rereading or not caps.filter_usable or not (caps.orderby_usable or q.replication_key):
             return
         try:
-            if q.replication_key:
+            if not caps.orderby_usable:
+                yield from ranges(ctx, walk.size, ask.filter)
+            elif q.replication_key:
                 yield from tail(ctx, walk.size)
-            if ctx.stats.churn or not q.replication_key:
+            if caps.orderby_usable and (ctx.stats.churn or not q.replication_key):
                 yield from gaps(ctx, walk.size, walk.bounds, ask.filter)
             ctx.repaired = True
         except RepairFailed as exc:
@@ -265,9 +297,16 @@ class Reader:
     def probe(self, q: ListQuery) -> Page | None:
         """One request: how many rows of ``q`` match (``Meta.TotalNumberOfResults``), one row per page,
         ordered by the replication key. ``None`` when the server refuses the query (400) or is known not
-        to apply ``$filter``: the caller then reads as if the probe had found changes."""
+        to apply ``$filter``: the caller then reads as if the probe had found changes. At most
+        ``PROBE_BOUND`` requests."""
         self.book.use(self._owner(q), q.endpoint)
-        self.requests.start_read(None)
+        self.requests.start_read(lambda: PROBE_BOUND)
+        try:
+            return self._probe(q)
+        finally:
+            self.requests.end_read()
+
+    def _probe(self, q: ListQuery) -> Page | None:
         keys = (q.replication_key,) if q.replication_key else q.order_keys
         for _ in range(1 + MAX_DIAGNOSES):
             caps = self.book.get(q.endpoint)
@@ -284,7 +323,7 @@ class Reader:
                 page = self.requests.first(q, ask)
             except Relearned:
                 continue
-            except BadRequestError as exc:
+            except (BadRequestError, BudgetSpent) as exc:
                 self.logger.warning("%s: probe refused (%s); reading every partition instead", q.label, exc)
                 return None
             finally:
@@ -302,4 +341,4 @@ class Reader:
         assert q.replication_key is not None
         bound = paging.instant_ticks(paging.odata_instant(q.since))
         values = [r.get(q.replication_key) for r in page.data]
-        return all(v and paging.instant_ticks(str(v)) >= bound for v in values)
+        return all(v and latest_ticks(str(v)) >= bound for v in values)

@@ -231,3 +231,15 @@ def test_churn_between_pages_is_visible_to_a_paging_client(fresh_sandbox: Sandbo
         "TotalNumberOfResults"
     ]
     assert second > first
+
+
+def test_the_churn_fault_touches_the_collections_it_names(fresh_sandbox: SandboxServer) -> None:
+    auth = {"Authorization": "Bearer " + fresh_sandbox.mint_tokens()["access_token"]}
+    counts = fresh_sandbox.admin("GET", "counts", params={"company": "demo-no"})
+    churn = {"company": "demo-no", "creates": 5, "collections": ["vouchers"]}
+    fresh_sandbox.admin("POST", "faults", {"churn": churn, "paths": ["/v2/vouchers"]})
+    get(fresh_sandbox, auth, "/vouchers", **{"$page": 2})
+    after = fresh_sandbox.admin("GET", "counts", params={"company": "demo-no"})
+    assert after["/vouchers"] == counts["/vouchers"] + 5
+    assert after["/customerinvoices"] == counts["/customerinvoices"]  # a default churn collection
+    fresh_sandbox.admin("DELETE", "faults")

@@ -51,7 +51,8 @@ class Profile:
     empty_total_pages: int = 0  # Meta.TotalNumberOfPages of an empty list: 0 or 1
     total_pages: str = "right"  # right | zero (Meta.TotalNumberOfPages 0 whatever is served)
     past_last: str = "empty"  # empty | 400: a page past the last one
-    phantoms: int = 0  # rows TotalNumberOfResults counts but no page ever serves
+    phantoms: int = 0  # rows (the first by Id) TotalNumberOfResults counts but no page ever serves
+    unstable: bool = False  # each request not ordered by an honoured $orderby sees another order
     churn: Churn | None = None
 
 
@@ -137,8 +138,12 @@ class FakeListServer:
         if "$orderby" in params and p.orderby == HONOURED:
             keys = [k.strip() for k in params["$orderby"].split(",")]
             rows.sort(key=lambda r: tuple(_sortable(r.get(k)) for k in keys))
-        rows = rows[self.profile.phantoms :]  # hidden, yet counted below
-        total = len(rows) + self.profile.phantoms
+        elif p.unstable:
+            self.rng.shuffle(rows)
+        total = len(rows)
+        if self.profile.phantoms:  # hidden whatever the query and its order, yet counted
+            hidden = {r["Id"] for r in sorted(self.rows, key=lambda r: r["Id"])[: self.profile.phantoms]}
+            rows = [r for r in rows if r["Id"] not in hidden]
         pages = math.ceil(total / served) if total else p.empty_total_pages
         if page > max(pages, 1) and p.past_last == "400":
             raise self._bad(path, 6000, f"Page {page} does not exist.")

@@ -98,12 +98,14 @@ def query(kind: Kind, server: FakeListServer) -> ListQuery:
 
 def expected_capabilities(profile: Profile, kind: Kind) -> dict[str, Any]:
     """What the read can learn: ``$orderby`` from any page of 2+ rows; ``$filter`` where one is sent (the
-    bound of an incremental read; the tail and gap checks of a multi-page read, which need the order);
-    the page size where a 400 or Meta tells it, or a short page that is not the last shows it."""
+    bound of an incremental read; the tail and gap checks of a multi-page read, which need the order, or
+    without the order the replication-key ranges of ``list_ranges``); the page size where a 400 or Meta
+    tells it, or a short page that is not the last shows it."""
     found: dict[str, Any] = {}
     if profile.orderby != HONOURED:
         found["orderby"] = profile.orderby
-    sends_filter = kind.incremental or (kind.rows > ASK and profile.orderby == HONOURED)
+    repaired = profile.orderby == HONOURED or kind.replication_key is not None
+    sends_filter = kind.incremental or (kind.rows > ASK and repaired)
     if sends_filter and profile.filter != HONOURED:
         found["filter"] = profile.filter
     if profile.max_page_size < ASK:
