@@ -192,12 +192,15 @@ class EAccountingAuthenticator(OAuthAuthenticator):
                 return self._adopt(stored)
             fresh = self._token_request(self.oauth_request_payload, previous=stored)
             self.store.write(fresh)  # durable before anything uses the new access token
-            log.info(
-                "refreshed the eAccounting access token (expires in %ds); token store %s updated",
-                int(fresh.expires_in()),
-                self.store.path,
-            )
-            return self._adopt(fresh)
+            adopted = self._adopt(fresh)
+        # Logged after the inter-process lock is released: a blocked log stream (a full stderr pipe)
+        # must never hold every other process of this tenant off the token store.
+        log.info(
+            "refreshed the eAccounting access token (expires in %ds); token store %s updated",
+            int(fresh.expires_in()),
+            self.store.path,
+        )
+        return adopted
 
     def refresh_now(self) -> TokenSet:
         """Refresh unconditionally (proves the grant is alive; used by ``auth status --verify``)."""

@@ -43,12 +43,15 @@ def test_token_rotation_while_the_tap_runs(fresh_harness: TargetHarness, tmp_pat
         )
     )
     bin_dir = Path(sys.executable).parent
-    tap = subprocess.Popen(
-        [str(bin_dir / "tap-eaccounting"), "--config", str(tap_config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # The tap's log goes to a file: a pipe nobody drains until the target ends would fill up and stop it.
+    tap_log = tmp_path / "tap.log"
+    with tap_log.open("w") as tap_stderr:
+        tap = subprocess.Popen(
+            [str(bin_dir / "tap-eaccounting"), "--config", str(tap_config)],
+            stdout=subprocess.DEVNULL,
+            stderr=tap_stderr,
+            text=True,
+        )
     target = subprocess.run(
         [
             sys.executable,
@@ -64,7 +67,8 @@ def test_token_rotation_while_the_tap_runs(fresh_harness: TargetHarness, tmp_pat
         timeout=300,
         check=False,
     )
-    _, tap_err = tap.communicate(timeout=300)
+    tap.wait(timeout=300)
+    tap_err = tap_log.read_text()
     assert target.returncode == 0, target.stderr[-3000:]
     assert "created=60" in target.stderr
     assert "refreshed the eAccounting access token" in target.stderr  # it did rotate, more than once
