@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ from eaccounting_api.ratelimit import DEFAULT_KEYING, DEFAULT_PER_MINUTE, KEYING
 
 DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
 DEFAULT_IDENTITY_URL = "https://identity.vismaonline.com"
-DEFAULT_USER_AGENT = "eaccounting-singer/0.1"
+# The version has one source, pyproject.toml; the installed distribution's metadata carries it.
+DEFAULT_USER_AGENT = f"eaccounting-singer/{metadata.version('eaccounting-singer')}"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_CONCURRENCY = 4
 
