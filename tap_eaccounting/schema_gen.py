@@ -18,6 +18,9 @@ Called by ``scripts/generate_from_spec.py`` (``generate_stream_schemas``). For e
 * drops the OpenAPI numeric/uuid formats, which JSON Schema does not define;
 * adds the parent key that a child stream carries (``FiscalYearId`` on ``vouchers``, ...).
 
+A single-object stream (``streams.SINGLE_OBJECT_STREAMS``) gets its named response schema, converted the
+same way.
+
 The output is deterministic (property order as in the spec, fixed indent, trailing newline).
 """
 
@@ -26,7 +29,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tap_eaccounting.streams import STREAMS, StreamDef, injected_properties
+from tap_eaccounting.streams import (
+    SINGLE_OBJECT_STREAMS,
+    STREAMS,
+    SingleObjectDef,
+    StreamDef,
+    injected_properties,
+)
 
 SCHEMA_DIR = "tap_eaccounting/schemas"
 REF_PREFIX = "#/components/schemas/"
@@ -72,12 +81,30 @@ def item_schema_name(structural_spec: dict[str, Any], path: str) -> str:
     return item_ref.removeprefix(REF_PREFIX)
 
 
-def stream_schema(structural_spec: dict[str, Any], stream: StreamDef) -> dict[str, Any]:
+def record_schema(structural_spec: dict[str, Any], name: str) -> dict[str, Any]:
+    """The component schema ``name`` as a record's schema (tolerant, see the module docstring)."""
     components = structural_spec["components"]["schemas"]
-    name = item_schema_name(structural_spec, stream.path)
     schema = _convert(components[name], components, (name,))
     schema["type"] = "object"
     del schema["additionalProperties"]  # the record itself: undeclared properties get declared
+    return schema
+
+
+def single_object_schema(structural_spec: dict[str, Any], stream: SingleObjectDef) -> dict[str, Any]:
+    op = structural_spec["paths"][stream.path]["get"]
+    declared = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    if declared.removeprefix(REF_PREFIX) != stream.schema:
+        raise ValueError(f"stream {stream.name}: {stream.path} answers {declared}, not {stream.schema}")
+    schema = record_schema(structural_spec, stream.schema)
+    for key in stream.keys:
+        if key not in schema.get("properties", {}):
+            raise ValueError(f"stream {stream.name}: key property {key!r} is not in {stream.schema}")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def stream_schema(structural_spec: dict[str, Any], stream: StreamDef) -> dict[str, Any]:
+    name = item_schema_name(structural_spec, stream.path)
+    schema = record_schema(structural_spec, name)
     properties = schema.setdefault("properties", {})
     for prop, kind in injected_properties(stream).items():
         if prop not in properties:
@@ -94,8 +121,9 @@ def stream_schema(structural_spec: dict[str, Any], stream: StreamDef) -> dict[st
 
 def generate_stream_schemas(structural_spec: dict[str, Any]) -> dict[str, str]:
     """``{relative path: JSON text}`` for every stream's schema file."""
+    schemas = {stream.name: stream_schema(structural_spec, stream) for stream in STREAMS}
+    for single in SINGLE_OBJECT_STREAMS:
+        schemas[single.name] = single_object_schema(structural_spec, single)
     return {
-        f"{SCHEMA_DIR}/{stream.name}.json": json.dumps(stream_schema(structural_spec, stream), indent=2)
-        + "\n"
-        for stream in sorted(STREAMS, key=lambda s: s.name)
+        f"{SCHEMA_DIR}/{name}.json": json.dumps(schemas[name], indent=2) + "\n" for name in sorted(schemas)
     }

@@ -15,6 +15,9 @@ them, all JSON) has exactly one row. Columns:
   replication key (``/accounts`` for ``/accounts/{fiscalyearId}``): one request to it tells whether
   anything changed in any partition since the last run (``client.EAccountingStream.probe_sibling``).
 
+Single-object endpoints worth syncing (``GET /companysettings``: one JSON object, no list envelope) are
+rows of ``SINGLE_OBJECT_STREAMS`` instead, read by ``single_object.SingleObjectStream``.
+
 ``account_balances`` has no parent stream: it is read at the dates of the ``account_balance_dates``
 setting (by default today and each fiscal year's end date, read from ``/fiscalyears``).
 """
@@ -148,6 +151,27 @@ STREAMS: tuple[StreamDef, ...] = _parse(_TABLE)
 
 ENDPOINTS = {e.path: e for e in spec.list_endpoints()}
 BY_NAME: dict[str, StreamDef] = {s.name: s for s in STREAMS}
+
+
+@dataclass(frozen=True)
+class SingleObjectDef:
+    """A GET that answers one object (no ``Id``, no timestamps): one record per run, full table."""
+
+    name: str
+    path: str
+    schema: str  # the component schema of the 200 response
+    area: str
+    keys: tuple[str, ...] = ()
+
+
+# company_settings has no key: the object is the company itself and carries no ``Id``.
+# ``CompanyIdentifier`` is not in the spec's ``CompanySettingsApi``, and ``CorporateIdentityNumber`` is
+# nullable (a company without a registration number would emit a null key, which upserting loaders
+# reject). An empty key makes loaders append (or replace the table), which is what a one-record,
+# full-table stream needs; a row's identity is "the settings at sync time".
+SINGLE_OBJECT_STREAMS: tuple[SingleObjectDef, ...] = (
+    SingleObjectDef("company_settings", "/companysettings", "CompanySettingsApi", "sales"),
+)
 
 
 def injected_properties(stream: StreamDef) -> dict[str, str]:

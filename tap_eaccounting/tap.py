@@ -14,7 +14,7 @@ from typing import Any
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
-from eaccounting_api import paging
+from eaccounting_api import paging, spec
 from eaccounting_api.connection import CONNECTION_SETTINGS, DEFAULT_API_URL, DEFAULT_MAX_CONCURRENCY
 from eaccounting_api.errors import FatalError, ReauthorizationRequired
 from tap_eaccounting import auth_cli
@@ -29,6 +29,7 @@ from tap_eaccounting.run_summary import (
     StreamOutcome,
     describe_fallbacks,
 )
+from tap_eaccounting.single_object import SingleObjectStream
 from tap_eaccounting.state_gate import StateGate, forget_unfinished
 from tap_eaccounting.stream_failures import Failure, api_mismatch, api_mismatch_failure, classify
 from tap_eaccounting.stream_scheduler import (
@@ -38,7 +39,7 @@ from tap_eaccounting.stream_scheduler import (
     StreamScheduler,
     start_order,
 )
-from tap_eaccounting.streams import BY_NAME, ENDPOINTS, STREAMS
+from tap_eaccounting.streams import BY_NAME, ENDPOINTS, SINGLE_OBJECT_STREAMS, STREAMS
 
 
 class _DropMessages(logging.Filter):
@@ -56,6 +57,8 @@ class _DropMessages(logging.Filter):
 # stream and partition, because ``is_sorted = False``: pages come in Id order, so a bookmark is final
 # only when the stream (partition) is. That is by design and stated once in the README ("Limitations");
 # an interrupted stream resumes from its previous bookmark, which ``_keep_finished_work`` keeps.
+# The streams that read through the run's shared ``Runtime`` (its client's request counts, its settings).
+API_STREAMS = (EAccountingStream, SingleObjectStream)
 UNSORTED_NOISE = _DropMessages("Stream is assumed to be unsorted")
 # ``Stream.sync`` logs this before re-raising; ``sync_selected`` reports the failure in one line itself.
 SYNC_ERROR_NOISE = _DropMessages("An unhandled error occurred while syncing")
@@ -146,6 +149,7 @@ class TapEAccounting(Tap):
         for definition in STREAMS:
             cls = AccountBalancesStream if definition.name == "account_balances" else EAccountingStream
             streams.append(cls(self, definition, runtime))
+        streams.extend(SingleObjectStream(self, single, runtime) for single in SINGLE_OBJECT_STREAMS)
         return streams
 
     # -- the run: the selected streams side by side, each on its own ----------------------------------
@@ -260,7 +264,7 @@ class TapEAccounting(Tap):
     def _sync_stream(self, stream: Stream, outcome: StreamOutcome) -> Failure | None:
         """Sync one stream (in a worker thread); the failure it ended with, or ``None`` (synced, or
         stopped with the run: ``outcome.status`` says which). Raises what stops the run."""
-        runtime = stream.runtime if isinstance(stream, EAccountingStream) else None
+        runtime = stream.runtime if isinstance(stream, API_STREAMS) else None
         counts = self._counts(stream)
         records, started = self._records(stream.name), time.monotonic()
         if SYNC_ERROR_NOISE not in stream.logger.filters:
@@ -305,7 +309,7 @@ class TapEAccounting(Tap):
         """What keeps the shared API client from being built (a setting, a token store already used by
         another client_id in this process), as one line; ``None`` when it is built."""
         for stream in selected:
-            if isinstance(stream, EAccountingStream):
+            if isinstance(stream, API_STREAMS):
                 try:
                     stream.runtime.client  # noqa: B018 - built once (a cached_property), shared by all streams
                 except ValueError as exc:
@@ -332,7 +336,7 @@ class TapEAccounting(Tap):
     @staticmethod
     def _counts(stream: Stream) -> Counter[str]:
         """What the shared client counted for ``stream`` so far (requests, retries, 429s)."""
-        stats = stream.runtime.client.stats if isinstance(stream, EAccountingStream) else None
+        stats = stream.runtime.client.stats if isinstance(stream, API_STREAMS) else None
         return stats.of(stream.name) if isinstance(stats, StreamCounter) else Counter()
 
 
@@ -347,6 +351,8 @@ def stream_scopes() -> dict[str, tuple[str, ...]]:
             if other:
                 scopes &= set(ENDPOINTS[BY_NAME[other].path].scopes)
         result[definition.name] = tuple(sorted(scopes))
+    for single in SINGLE_OBJECT_STREAMS:
+        result[single.name] = tuple(sorted(spec.scopes("GET", single.path)))
     return result
 
 
