@@ -51,7 +51,8 @@ if TYPE_CHECKING:
 
 Record = dict[str, Any]
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
-OPT_IN_STREAMS = frozenset({"voucher_over_under_payments"})
+# Off unless selected: one request per voucher, and a keyless single object (appended by loaders each run).
+OPT_IN_STREAMS = frozenset({"voucher_over_under_payments", "company_settings"})
 FISCAL_YEAR_DOES_NOT_EXIST = "3001"  # ErrorCode (docs/API_FACTS.md#error-codes)
 # Stream-level state key of a partitioned child: the lower bound of the sibling probe (see probe_sibling).
 WATERMARK_KEY = "sibling_watermark"
