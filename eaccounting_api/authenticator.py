@@ -15,7 +15,9 @@ The token lifecycle of one tenant grant, shared safely by threads and processes:
   caller's to report (``ReauthorizationRequired``, see ``api_client``).
 - The config's ``refresh_token`` only seeds an empty store; afterwards the store is the truth.
   ``invalid_grant`` raises ``ReauthorizationRequired`` (see ``oauth.token_error``).
-- One instance per process and token store (``shared``).
+- One instance per process and token store (``shared``). The store is a ``tokens.TokenStore``: the
+  file store (one machine), or ``pg_token_store.PostgresTokenStore``, whose row lock serialises the
+  refreshes of every machine.
 - No token, code or secret is ever logged, shown by ``repr`` or put in an exception message.
 """
 
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -36,7 +37,7 @@ from singer_sdk.authenticators import OAuthAuthenticator
 from eaccounting_api import oauth
 from eaccounting_api.errors import ReauthorizationRequired
 from eaccounting_api.retry import RetryPolicy
-from eaccounting_api.tokens import FileTokenStore, TokenSet
+from eaccounting_api.tokens import TokenSet, TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         client_id: str,
         client_secret: str,
         identity_url: str,
-        store: FileTokenStore,
+        store: TokenStore,
         seed_refresh_token: str | None = None,
         *,
         timeout: float,
@@ -97,20 +98,20 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         client_id: str,
         client_secret: str,
         identity_url: str,
-        store_path: str | os.PathLike[str],
+        store: TokenStore,
         seed_refresh_token: str | None = None,
         **kwargs: Any,
     ) -> EAccountingAuthenticator:
-        """The process-wide instance for ``store_path`` (created on first call)."""
-        store = FileTokenStore(store_path)
-        key = str(store.path)
+        """The process-wide instance for ``store`` (by ``store.key``; created on first call)."""
+        key = store.key
         with cls._shared_lock:
             existing = cls._shared.get(key)
             if existing is not None:
                 if existing.client_id != client_id or existing.identity_url != identity_url.rstrip("/"):
                     raise ValueError(
-                        f"token store {key} is already in use by client_id {existing.client_id!r} "
-                        f"at {existing.identity_url}; use a separate token_store_path per client"
+                        f"token store {store.location} is already in use by client_id "
+                        f"{existing.client_id!r} at {existing.identity_url}; use a separate "
+                        "token_store_path (or tenant_id) per client"
                     )
                 return existing
             instance = cls(client_id, client_secret, identity_url, store, seed_refresh_token, **kwargs)
@@ -167,9 +168,10 @@ class EAccountingAuthenticator(OAuthAuthenticator):
             return oauth.refresh_form(stored.refresh_token)
         if not self._seed:
             raise ReauthorizationRequired(
-                f"no tokens in {self.store.path} and no refresh_token in the config", client_id=self.client_id
+                f"no tokens in {self.store.location} and no refresh_token in the config",
+                client_id=self.client_id,
             )
-        log.info("token store %s is empty: seeding it from config refresh_token", self.store.path)
+        log.info("token store %s is empty: seeding it from config refresh_token", self.store.location)
         return oauth.refresh_form(self._seed)
 
     def _adopt(self, tokens: TokenSet) -> TokenSet:
@@ -195,7 +197,7 @@ class EAccountingAuthenticator(OAuthAuthenticator):
             log.info(
                 "refreshed the eAccounting access token (expires in %ds); token store %s updated",
                 int(fresh.expires_in()),
-                self.store.path,
+                self.store.location,
             )
             return self._adopt(fresh)
 
@@ -215,7 +217,7 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         with self._lock, self.store.lock():
             fresh = self._token_request(oauth.code_form(code, redirect_uri), previous=None)
             self.store.write(fresh)
-            log.info("stored new eAccounting tokens in %s", self.store.path)
+            log.info("stored new eAccounting tokens in %s", self.store.location)
             return self._adopt(fresh)
 
     # ---- token endpoint ------------------------------------------------------------------
@@ -251,12 +253,10 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         info: dict[str, Any] = {
             "client_id": self.client_id,
             "identity_url": self.identity_url,
-            "token_store_path": str(self.store.path),
+            **self.store.describe(),
             "store_exists": tokens is not None,
             "seed_refresh_token_configured": bool(self._seed),
         }
-        if self.store.exists():
-            info["store_mode"] = oct(self.store.path.stat().st_mode & 0o777)
         if tokens is not None:
             now = time.time()
             info["access_token_expires_in_seconds"] = int(tokens.expires_in(now))

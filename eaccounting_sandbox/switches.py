@@ -16,9 +16,12 @@ RUNTIME_SWITCHES = (
     "reject_oversize_page",
     "shuffle_unordered",
     "rate_limit_per_minute",
+    "rate_limit_scope",
     "access_token_ttl",
     "validate_responses",
 )
+
+CHOICES = {"rate_limit_scope": ("client", "client_company")}
 
 
 @dataclass
@@ -29,6 +32,9 @@ class SandboxConfig:
     access_token_ttl: int = 3600
     # Requests per minute per client per endpoint; 0 disables the limit (benchmarks).
     rate_limit_per_minute: int = 600
+    # Who shares one budget (UNVERIFIED): "client" (every company of the client_id, as documented)
+    # or "client_company" (each company of the client its own).
+    rate_limit_scope: str = "client"
     reject_oversize_page: bool = False
     shuffle_unordered: bool = False
     # Validate every /v2 JSON body against the spec before sending it (tests turn this on).
@@ -42,6 +48,8 @@ class SandboxConfig:
             if key not in allowed or key not in known:
                 raise ValueError(f"unknown or read-only config switch {key!r}; allowed: {', '.join(allowed)}")
             current = getattr(self, key)
+            if key in CHOICES and value not in CHOICES[key]:
+                raise ValueError(f"config switch {key!r} must be one of {', '.join(CHOICES[key])}")
             if isinstance(current, bool):
                 if not isinstance(value, bool):
                     raise ValueError(f"config switch {key!r} must be a boolean, got {value!r}")

@@ -225,7 +225,8 @@ environments:
               sqlalchemy_url: postgresql://postgres:trust@127.0.0.1:55432/postgres
   # Production: every secret comes from the environment or .env (TAP_EACCOUNTING_CLIENT_SECRET, ...).
   # One tenant per EACCOUNTING_TENANT: its own token store, ledger and state ID suffix
-  # (`meltano run --state-id-suffix=$EACCOUNTING_TENANT ...`), see README "Many tenants".
+  # (`meltano run --state-id-suffix=$EACCOUNTING_TENANT ...`), see README "Many tenants". Many machines:
+  # set TAP_EACCOUNTING_COORDINATION_DSN and TARGET_EACCOUNTING_COORDINATION_DSN (README "Deployment").
   - name: prod
     config:
       plugins:
@@ -233,10 +234,12 @@ environments:
           - name: tap-eaccounting
             config:
               token_store_path: .secrets/$EACCOUNTING_TENANT/tokens.json
+              tenant_id: $EACCOUNTING_TENANT
         loaders:
           - name: target-eaccounting
             config:
               token_store_path: .secrets/$EACCOUNTING_TENANT/tokens.json
+              tenant_id: $EACCOUNTING_TENANT
               ledger_path: .secrets/$EACCOUNTING_TENANT/ledger.sqlite
               reject_path: rejects/$EACCOUNTING_TENANT.jsonl
           - name: target-postgres

@@ -13,7 +13,7 @@ from typing import Any
 
 from eaccounting_api.errors import EAccountingError
 from target_eaccounting.api import Api, api_error, quote
-from target_eaccounting.ledger import Ledger
+from target_eaccounting.ledger import WriteLedger
 from target_eaccounting.record_errors import RecordError
 
 PLANNED = "<planned in this dry run>"
@@ -27,7 +27,9 @@ _BY_NUMBER = {
 
 
 class References:
-    def __init__(self, api: Api, ledger: Ledger | None, *, invoice_streams: Mapping[str, tuple[str, ...]]):
+    def __init__(
+        self, api: Api, ledger: WriteLedger | None, *, invoice_streams: Mapping[str, tuple[str, ...]]
+    ):
         self.api = api
         self.ledger = ledger
         self.invoice_streams = invoice_streams

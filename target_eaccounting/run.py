@@ -10,8 +10,9 @@ from typing import Any
 
 from target_eaccounting.api import Api, RequestClient
 from target_eaccounting.fiscal import FiscalYears
-from target_eaccounting.ledger import Ledger
+from target_eaccounting.ledger import Ledger, WriteLedger
 from target_eaccounting.outcomes import Outcomes
+from target_eaccounting.pg_ledger import PostgresLedger
 from target_eaccounting.record_intake import RecordIntake
 from target_eaccounting.references import References
 from target_eaccounting.rejects import RejectFile
@@ -39,7 +40,12 @@ class RunContext:
         settings = settings_from_config(config)
         self.concurrency = max(1, int(config.get("max_concurrency") or 4))
         self.api = Api(client, dry_run=settings.dry_run)
-        self.ledger = Ledger(config.get("ledger_path") or DEFAULT_LEDGER)
+        # with coordination_dsn the ledger is the tenant's, in Postgres: a re-run anywhere sees it
+        self.ledger: WriteLedger = (
+            PostgresLedger.from_config(config)
+            if config.get("coordination_dsn")
+            else Ledger(config.get("ledger_path") or DEFAULT_LEDGER)
+        )
         self.outcomes = Outcomes(
             RejectFile(config.get("reject_path") or DEFAULT_REJECTS),
             logger,
