@@ -137,6 +137,12 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         with self._lock:
             self._refresh(refused=None)
 
+    def ensure_token(self) -> None:
+        """Refresh now if the token in use is due (the rate limiter calls this before booking a slot)."""
+        with self._lock:
+            if not self.is_token_valid():
+                self.update_access_token()
+
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         with self._lock:
             if not self.is_token_valid():

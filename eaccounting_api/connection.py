@@ -200,10 +200,13 @@ def client_from_config(
 ) -> EAccountingClient:
     """An ``EAccountingClient`` authenticated by ``authenticator_from_config(config)``, with a
     connection pool for ``max_concurrency`` requests at once."""
+    authenticator = authenticator_from_config(config)
+    limiter = limiter_from_config(config)
+    limiter.before_reserve = authenticator.ensure_token  # see ratelimit: refresh, then book the slot
     return EAccountingClient(
         str(config.get("api_url") or DEFAULT_API_URL),
-        authenticator_from_config(config),
-        limiter=limiter_from_config(config),
+        authenticator,
+        limiter=limiter,
         timeout=_timeout(config),
         user_agent=_user_agent(config),
         client_id=_required(config, "client_id"),

@@ -29,7 +29,6 @@ from eaccounting_api.pg_coordination import Coordination, advisory_key
 from eaccounting_api.ratelimit import (
     DEFAULT_KEYING,
     DEFAULT_PER_MINUTE,
-    DEFAULT_WINDOW_SECONDS,
     Keying,
     RateLimiter,
 )
@@ -41,6 +40,9 @@ except ModuleNotFoundError:  # the `postgres` extra: pg_coordination.Coordinatio
     psycopg = None  # type: ignore[assignment]
 
 TABLE = "rate_sends"
+# The window plus a margin for what lies between a slot and the request's arrival, which across
+# machines includes their different network paths (the per-process limiter allows 0.5 s).
+SHARED_WINDOW_SECONDS = 61.0
 SCOPES = ("client", "client_company")
 DEFAULT_SCOPE = "client"
 
@@ -65,7 +67,7 @@ class SharedRateBudget(RateLimiter):
         scope: str,
         per_minute: int = DEFAULT_PER_MINUTE,
         *,
-        window_seconds: float = DEFAULT_WINDOW_SECONDS,
+        window_seconds: float = SHARED_WINDOW_SECONDS,
         keying: Keying = DEFAULT_KEYING,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
