@@ -55,13 +55,24 @@ class Machine:
             text=True,
         )
 
-    def connector(self, kind: str, config: Mapping[str, Any], **kw: Any) -> subprocess.Popen[str]:
-        """``tap-eaccounting`` or ``target-eaccounting`` with ``config`` (and ``--catalog``/stdin)."""
+    def connector(
+        self,
+        kind: str,
+        config: Mapping[str, Any],
+        *,
+        catalog: Mapping[str, Any] | None = None,
+        input_text: str | None = None,
+        **env: str,
+    ) -> subprocess.Popen[str]:
+        """``tap-eaccounting`` or ``target-eaccounting`` with ``config``, ``--catalog``, and standard
+        input from ``input_text``; ``env`` adds environment variables."""
         args = [str(BIN / f"{kind}-eaccounting"), "--config", self.write(f"{kind}-config.json", config)]
-        catalog = kw.pop("catalog", None)
         if catalog is not None:
             args += ["--catalog", self.write("catalog.json", catalog)]
-        return self.spawn(args, **kw)
+        if input_text is None:
+            return self.spawn(args, **env)
+        with open(self.write(f"{kind}-input.jsonl", input_text), encoding="utf-8") as stdin:
+            return self.spawn(args, stdin=stdin, **env)
 
     def worker(self, jobs: list[dict[str, Any]]) -> subprocess.Popen[str]:
         """A tenant_worker.py process running ``jobs`` (configs and catalogs written here first)."""
