@@ -9,8 +9,9 @@ The same interface as ``tokens.FileTokenStore``:
   connection, and Postgres then rolls its transaction back and releases the lock: the store stays
   usable for the others. Re-entrant for the holding thread, exclusive for the process's other threads.
 - ``write()``: ``UPDATE`` and ``COMMIT`` before it returns (durable before anything uses the new
-  access token), then the row is locked again until ``lock()`` exits; in that instant another process
-  may take the lock, and it reads the pair just committed.
+  access token). The commit ends the transaction, so a process waiting at the row gets it then and
+  reads the pair just committed; the writer locks the row again (waiting its turn) until ``lock()``
+  exits. The exclusive section is thus read -> refresh -> write, which is all a refresh needs.
 - The row key is ``<client_id>/<tenant_id>`` (``connection.token_store_from_config``). Nothing here logs
   a token or puts one in an exception; the table is readable by its owner only (``pg_coordination``).
 

@@ -85,23 +85,27 @@ class SharedRateBudget(RateLimiter):
 
     def reserve(self, key: str) -> float:
         """Book the next send slot for ``key`` in the shared log; return how long to wait for it."""
+        return self.book(key)[1]
+
+    def book(self, key: str) -> tuple[float, float]:
+        """Book the next send slot for ``key``: (the slot on the database's clock, seconds to wait)."""
         with self._lock:
             try:
-                wait = self._reserve(self.budget_key(key))
+                slot, now = self._book(self.budget_key(key))
             except psycopg.OperationalError:
                 self._drop()  # the connection broke (server restart, network): one more try on a new one
                 try:
-                    wait = self._reserve(self.budget_key(key))
+                    slot, now = self._book(self.budget_key(key))
                 except psycopg.Error as exc:
                     self._drop()
                     raise self.coordination.error("cannot reserve a rate budget slot", exc) from None
             except psycopg.Error as exc:
                 self._drop()
                 raise self.coordination.error("cannot reserve a rate budget slot", exc) from None
-            self.total_wait += wait
-            return wait
+            self.total_wait += slot - now
+            return slot, slot - now
 
-    def _reserve(self, budget_key: str) -> float:
+    def _book(self, budget_key: str) -> tuple[float, float]:
         if self._conn is None or self._conn.closed:
             self.coordination.prepare(TABLE, [TABLE], _ddl(self.coordination))
             self._conn = self.coordination.connect()
@@ -127,7 +131,7 @@ class SharedRateBudget(RateLimiter):
                 sql.SQL("INSERT INTO {} (budget_key, sent_at) VALUES (%s, %s)").format(self._table),
                 (budget_key, at),
             )
-        return at - now
+        return at, now
 
     def _drop(self) -> None:
         if self._conn is not None:
