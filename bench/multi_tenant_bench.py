@@ -4,8 +4,9 @@ nothing.
 Each run: a sandbox subprocess (N companies, 250 ms per request, 600 requests/min per client and
 endpoint, the API's documented figures); a fresh Postgres database as ``coordination_dsn``; K worker
 processes, each a "machine" with its own HOME and XDG_STATE_HOME, running its share of the tenants one
-after another (``tap-eaccounting``, stream customer_invoices: 500 invoices in pages of 5, ~105 requests
-per tenant, all on one endpoint, so the one budget that matters is that endpoint's 10 requests/s).
+after another (``tap-eaccounting``, stream customer_invoices: 500 invoices in pages of 10: 50 pages read
+4 at a time, then the keyset tail, ~100 requests per tenant, all on one endpoint, so the one budget
+that matters is that endpoint's 10 requests/s).
 
 Reported per run (the sandbox's own counters, polled every second):
 - long-run rate: requests/s on the endpoint from one window (61 s) after the first request, so the
@@ -182,7 +183,7 @@ def run_once(tenants: int, workers: int, coordinated: bool, pg_url: str, latency
                     "api_url": f"{base}/v2",
                     "identity_url": base,
                     "tenant_id": tenant,
-                    "page_size": 5,
+                    "page_size": 10,
                     "max_concurrency": 4,
                     **({"coordination_dsn": dsn} if coordinated else {}),
                 }
