@@ -86,6 +86,7 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         self._client_auth = HTTPBasicAuth(client_id, client_secret)
         self._lock = threading.RLock()
         self._current: TokenSet | None = None
+        self._ensured = threading.local()  # the token ensure_token gave this thread's next request
         self.refreshes = 0  # token requests made by this instance (reported by benches and tests)
 
     def __repr__(self) -> str:
@@ -138,14 +139,29 @@ class EAccountingAuthenticator(OAuthAuthenticator):
             self._refresh(refused=None)
 
     def ensure_token(self) -> None:
-        """Refresh now if the token in use is due (the rate limiter calls this before booking a slot)."""
+        """Refresh now if the token in use is due. The rate limiter calls this before it books a slot,
+        so that no refresh falls between the slot and the send (``ratelimit``); the calling thread's
+        next request then carries this token (see ``_ensured_is_usable``)."""
         with self._lock:
             if not self.is_token_valid():
                 self.update_access_token()
+            self._ensured.token = self.access_token
+
+    def _ensured_is_usable(self, ensured: str | None) -> bool:
+        """Whether the token ``ensure_token`` gave this thread is still the one in use and has kept at
+        least half of what the margin asks (capped by its lifetime): then it is sent without a second
+        refresh, also where a lifetime shorter than the margin makes every token "due"."""
+        current = self._current
+        if ensured is None or current is None or current.access_token != ensured:
+            return False
+        lifetime = current.expires_at - current.refreshed_at
+        return current.expires_in() > min(self.refresh_margin, lifetime) / 2
 
     def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        ensured = getattr(self._ensured, "token", None)
+        self._ensured.token = None
         with self._lock:
-            if not self.is_token_valid():
+            if not self._ensured_is_usable(ensured) and not self.is_token_valid():
                 self.update_access_token()
             token = self.access_token
         # On the request itself, not on the SDK's shared ``auth_headers``: several threads
@@ -156,6 +172,7 @@ class EAccountingAuthenticator(OAuthAuthenticator):
     def handle_unauthorized(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """The API answered 401 to ``request``: refresh (once per refused token) and re-authenticate it."""
         refused = str(request.headers.get("Authorization", "")).removeprefix("Bearer ").strip()
+        self._ensured.token = None
         with self._lock:
             current = self._current
             if current is None or current.access_token == refused:  # else another thread replaced it

@@ -27,10 +27,15 @@ def keyset(
     where: str | None,
     keys: tuple[str, ...],
     inside: Callable[[Record], bool],
+    *,
+    since: str | None = None,
 ) -> Iterator[Record]:
-    """Sequential keyset pagination over ``where`` ordered by ``keys`` (churn cannot skip a row)."""
+    """Sequential keyset pagination over ``where`` ordered by ``keys`` (churn cannot skip a row).
+
+    On an endpoint whose bound travels in a parameter (``modifiedSinceUtc``), ``since`` is that bound;
+    by default the read's own bookmark."""
     q = ctx.q
-    since_value = q.since if q.since_param else None
+    since_value = (since or q.since) if q.since_param else None
     cursor: tuple[Any, ...] | None = None
     while True:
         step = paging.after(keys, cursor) if cursor is not None else None
@@ -79,7 +84,11 @@ def tail(ctx: ReadContext, size: int) -> Iterator[Record]:
     where = None if q.since_param else f"{rk} ge {since}"
     from_ticks = paging.instant_ticks(since) if where else None
     t0_ticks = paging.instant_ticks(start)
-    for record in keyset(ctx, size, where, (rk, *q.order_keys), lambda r: ctx.at_or_after(r, from_ticks)):
+    # Where the bound is a parameter, the tail's own start goes there, not the bookmark: with the
+    # bookmark (empty on a first run) the tail would read the whole list again, page by page.
+    keys = (rk, *q.order_keys)
+    rows = keyset(ctx, size, where, keys, lambda r: ctx.at_or_after(r, from_ticks), since=since)
+    for record in rows:
         ctx.stats.tail_records += 1
         if ctx.at_or_after(record, t0_ticks):
             ctx.stats.churn = True  # created or modified while the walk ran

@@ -81,3 +81,15 @@ def test_page_size_refused_with_400_is_halved(
     run = run_tap(tap_config(fresh_sandbox, tmp_path, page_size=2000), ["all_vouchers"])
     assert sorted(_all_voucher_ids(run)) == sorted(expected)
     assert any("page size 2000 refused" in r.getMessage() for r in caplog.records)
+
+
+def test_a_bound_carried_by_a_parameter_tails_from_the_first_page_not_from_the_start(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    # /customerinvoices takes its bookmark as modifiedSinceUtc, not $filter. On a first run the tail must
+    # ask for rows since page 1's ServerTimeUtc (one request here), not for everything again.
+    expected = object_ids(sandbox, "customerinvoices")
+    assert len(expected) == 500  # the demo company
+    run = run_tap(tap_config(sandbox, tmp_path, page_size=100), ["customer_invoices"])
+    assert {r["Id"] for r in run.records["customer_invoices"]} == set(expected)
+    assert run.requests("customer_invoices") == 5 + 1  # 5 bulk pages, 1 tail request
