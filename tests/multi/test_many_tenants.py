@@ -5,7 +5,7 @@ directory) each sync two tenants one after another with the real ``tap-eaccounti
 with the same ``coordination_dsn``. The sandbox counts 30 requests per minute per client and endpoint
 (Visma: 600), and the six syncs need about 60 on ``/customerinvoices``: half of them must wait for
 the window to move on. Access tokens are good for 310 s and the connectors refresh 300 s early, so
-every tenant refreshes every ~10 s while it waits.
+a token is due ~10 s after it was issued: the tenants that wait refresh when they resume.
 
 Checked: no 429 anywhere (the sandbox's own counters); no token request refused (no invalid_grant,
 every job exits 0); every tenant's records complete (distinct ids = the sandbox's counts); and the
@@ -80,8 +80,9 @@ def test_tenants_on_three_machines_share_one_budget_without_a_429(
     with psycopg.connect(coordination_db) as conn:
         rows = dict(conn.execute("SELECT store_key, refresh_count FROM eaccounting_coordination.tokens"))
     assert set(rows) == {f"sandbox-client/{t}" for t in TENANTS}  # one row per tenant
-    # Tokens expired mid-sync and were refreshed from the rotated token in Postgres, not the seed.
-    assert sum(rows.values()) >= 3, rows
+    # Tokens expired mid-sync (while requests waited for the budget) and were refreshed from the
+    # rotated token in Postgres, not the seed; every token request is one of the rows' refreshes.
+    assert sum(rows.values()) >= 1, rows
     assert token["200"] == len(TENANTS) + sum(rows.values()), (token, rows)
 
     for result in done:
