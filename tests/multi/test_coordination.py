@@ -254,10 +254,33 @@ except FatalError as exc:
     assert "pw" not in out
 
 
-def test_client_from_config_refreshes_before_it_books_a_slot(coordination_db: str, tmp_path: Path) -> None:
-    config = {"client_id": "cid", "client_secret": "s", "coordination_dsn": coordination_db, "tenant_id": "t"}
+def test_a_due_token_is_refreshed_before_the_slot_is_booked_and_used_after_the_wait(
+    fresh_sandbox: SandboxServer, coordination_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh_sandbox.admin("POST", "config", {"access_token_ttl": 299})  # shorter than the margin: always due
+    config = {
+        "client_id": "sandbox-client",
+        "client_secret": "sandbox-secret",
+        "refresh_token": fresh_sandbox.mint_tokens()["refresh_token"],
+        "api_url": fresh_sandbox.api_url,
+        "identity_url": fresh_sandbox.identity_url,
+        "coordination_dsn": coordination_db,
+        "tenant_id": f"t-{uuid.uuid4().hex[:8]}",
+    }
     client = client_from_config(config)
-    assert client.limiter.before_reserve == client.authenticator.ensure_token
+    refreshes_at_booking: list[int] = []
+    book = client.limiter.reserve
+
+    def recording(key: str) -> float:
+        refreshes_at_booking.append(client.authenticator.refreshes)
+        return book(key)
+
+    monkeypatch.setattr(client.limiter, "reserve", recording)
+    for _ in range(3):
+        client.get_json("/customers", params={"$pagesize": 1})
+    # each request's refresh came before its slot was booked, and none after it
+    assert refreshes_at_booking == [1, 2, 3]
+    assert client.authenticator.refreshes == 3
 
 
 @pytest.mark.parametrize(("scope", "third"), [("client", 429), ("client_company", 200)])
