@@ -5,7 +5,8 @@ The token lifecycle of one tenant grant, shared safely by threads and processes:
 
 - ``authenticate_request`` (also ``__call__``, the ``requests`` auth hook) puts a bearer token on the
   request itself; the token is refreshed first when it expires within ``REFRESH_MARGIN_SECONDS``
-  (5 minutes).
+  (5 minutes). The rate limiter calls ``ensure_token`` before it books a request's slot, so that this
+  refresh happens before the wait for the slot, not between the slot and the send.
 - Every refresh runs under the token store's inter-process lock: re-read the store, and if another
   process already refreshed, use its tokens instead of burning the shared refresh token a second
   time. Otherwise refresh (HTTP Basic client credentials, form body), write the rotated pair
