@@ -5,7 +5,8 @@ The token lifecycle of one tenant grant, shared safely by threads and processes:
 
 - ``authenticate_request`` (also ``__call__``, the ``requests`` auth hook) puts a bearer token on the
   request itself; the token is refreshed first when it expires within ``REFRESH_MARGIN_SECONDS``
-  (5 minutes).
+  (5 minutes). The rate limiter calls ``ensure_token`` before it books a request's slot, so that this
+  refresh happens before the wait for the slot, not between the slot and the send.
 - Every refresh runs under the token store's inter-process lock: re-read the store, and if another
   process already refreshed, use its tokens instead of burning the shared refresh token a second
   time. Otherwise refresh (HTTP Basic client credentials, form body), write the rotated pair
@@ -15,7 +16,9 @@ The token lifecycle of one tenant grant, shared safely by threads and processes:
   caller's to report (``ReauthorizationRequired``, see ``api_client``).
 - The config's ``refresh_token`` only seeds an empty store; afterwards the store is the truth.
   ``invalid_grant`` raises ``ReauthorizationRequired`` (see ``oauth.token_error``).
-- One instance per process and token store (``shared``).
+- One instance per process and token store (``shared``). The store is a ``tokens.TokenStore``: the
+  file store (one machine), or ``pg_token_store.PostgresTokenStore``, whose row lock serialises the
+  refreshes of every machine.
 - No token, code or secret is ever logged, shown by ``repr`` or put in an exception message.
 """
 
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -36,7 +38,7 @@ from singer_sdk.authenticators import OAuthAuthenticator
 from eaccounting_api import oauth
 from eaccounting_api.errors import ReauthorizationRequired
 from eaccounting_api.retry import RetryPolicy
-from eaccounting_api.tokens import FileTokenStore, TokenSet
+from eaccounting_api.tokens import TokenSet, TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         client_id: str,
         client_secret: str,
         identity_url: str,
-        store: FileTokenStore,
+        store: TokenStore,
         seed_refresh_token: str | None = None,
         *,
         timeout: float,
@@ -85,6 +87,7 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         self._client_auth = HTTPBasicAuth(client_id, client_secret)
         self._lock = threading.RLock()
         self._current: TokenSet | None = None
+        self._ensured = threading.local()  # the token ensure_token gave this thread's next request
         self.refreshes = 0  # token requests made by this instance (reported by benches and tests)
 
     def __repr__(self) -> str:
@@ -97,20 +100,20 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         client_id: str,
         client_secret: str,
         identity_url: str,
-        store_path: str | os.PathLike[str],
+        store: TokenStore,
         seed_refresh_token: str | None = None,
         **kwargs: Any,
     ) -> EAccountingAuthenticator:
-        """The process-wide instance for ``store_path`` (created on first call)."""
-        store = FileTokenStore(store_path)
-        key = str(store.path)
+        """The process-wide instance for ``store`` (by ``store.key``; created on first call)."""
+        key = store.key
         with cls._shared_lock:
             existing = cls._shared.get(key)
             if existing is not None:
                 if existing.client_id != client_id or existing.identity_url != identity_url.rstrip("/"):
                     raise ValueError(
-                        f"token store {key} is already in use by client_id {existing.client_id!r} "
-                        f"at {existing.identity_url}; use a separate token_store_path per client"
+                        f"token store {store.location} is already in use by client_id "
+                        f"{existing.client_id!r} at {existing.identity_url}; use a separate "
+                        "token_store_path (or tenant_id) per client"
                     )
                 return existing
             instance = cls(client_id, client_secret, identity_url, store, seed_refresh_token, **kwargs)
@@ -136,9 +139,30 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         with self._lock:
             self._refresh(refused=None)
 
-    def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+    def ensure_token(self) -> None:
+        """Refresh now if the token in use is due. The rate limiter calls this before it books a slot,
+        so that no refresh falls between the slot and the send (``ratelimit``); the calling thread's
+        next request then carries this token (see ``_ensured_is_usable``)."""
         with self._lock:
             if not self.is_token_valid():
+                self.update_access_token()
+            self._ensured.token = self.access_token
+
+    def _ensured_is_usable(self, ensured: str | None) -> bool:
+        """Whether the token ``ensure_token`` gave this thread is still the one in use and has kept at
+        least half of what the margin asks (capped by its lifetime): then it is sent without a second
+        refresh, also where a lifetime shorter than the margin makes every token "due"."""
+        current = self._current
+        if ensured is None or current is None or current.access_token != ensured:
+            return False
+        lifetime = current.expires_at - current.refreshed_at
+        return current.expires_in() > min(self.refresh_margin, lifetime) / 2
+
+    def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        ensured = getattr(self._ensured, "token", None)
+        self._ensured.token = None
+        with self._lock:
+            if not self._ensured_is_usable(ensured) and not self.is_token_valid():
                 self.update_access_token()
             token = self.access_token
         # On the request itself, not on the SDK's shared ``auth_headers``: several threads
@@ -149,6 +173,7 @@ class EAccountingAuthenticator(OAuthAuthenticator):
     def handle_unauthorized(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         """The API answered 401 to ``request``: refresh (once per refused token) and re-authenticate it."""
         refused = str(request.headers.get("Authorization", "")).removeprefix("Bearer ").strip()
+        self._ensured.token = None
         with self._lock:
             current = self._current
             if current is None or current.access_token == refused:  # else another thread replaced it
@@ -167,9 +192,10 @@ class EAccountingAuthenticator(OAuthAuthenticator):
             return oauth.refresh_form(stored.refresh_token)
         if not self._seed:
             raise ReauthorizationRequired(
-                f"no tokens in {self.store.path} and no refresh_token in the config", client_id=self.client_id
+                f"no tokens in {self.store.location} and no refresh_token in the config",
+                client_id=self.client_id,
             )
-        log.info("token store %s is empty: seeding it from config refresh_token", self.store.path)
+        log.info("token store %s is empty: seeding it from config refresh_token", self.store.location)
         return oauth.refresh_form(self._seed)
 
     def _adopt(self, tokens: TokenSet) -> TokenSet:
@@ -198,7 +224,7 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         log.info(
             "refreshed the eAccounting access token (expires in %ds); token store %s updated",
             int(fresh.expires_in()),
-            self.store.path,
+            self.store.location,
         )
         return adopted
 
@@ -218,7 +244,7 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         with self._lock, self.store.lock():
             fresh = self._token_request(oauth.code_form(code, redirect_uri), previous=None)
             self.store.write(fresh)
-            log.info("stored new eAccounting tokens in %s", self.store.path)
+            log.info("stored new eAccounting tokens in %s", self.store.location)
             return self._adopt(fresh)
 
     # ---- token endpoint ------------------------------------------------------------------
@@ -254,12 +280,10 @@ class EAccountingAuthenticator(OAuthAuthenticator):
         info: dict[str, Any] = {
             "client_id": self.client_id,
             "identity_url": self.identity_url,
-            "token_store_path": str(self.store.path),
+            **self.store.describe(),
             "store_exists": tokens is not None,
             "seed_refresh_token_configured": bool(self._seed),
         }
-        if self.store.exists():
-            info["store_mode"] = oct(self.store.path.stat().st_mode & 0o777)
         if tokens is not None:
             now = time.time()
             info["access_token_expires_in_seconds"] = int(tokens.expires_in(now))

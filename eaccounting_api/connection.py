@@ -5,6 +5,12 @@ and the API client.
 ``--about``, meltano.yml and the README tables): each connector lists it first, then its own settings.
 ``client_from_config`` and ``authenticator_from_config`` read exactly these keys; ``max_concurrency``
 is the caller's (it means pages for the tap and writes for the target) and only sizes the pool.
+
+Where tokens and the rate budget live: by default a token file per grant (``token_store_path``) and a
+budget per process. With ``coordination_dsn`` both move to Postgres (``pg_token_store``,
+``shared_budget``), shared by every process on every machine; the grant's row there is
+``<client_id>/<tenant_id>``, so ``tenant_id`` is required with it (a stable name survives a
+re-authorization, which a hash of the seed refresh token would not).
 """
 
 from __future__ import annotations
@@ -20,7 +26,11 @@ from singer_sdk import typing as th
 
 from eaccounting_api.api_client import EAccountingClient
 from eaccounting_api.authenticator import EAccountingAuthenticator
+from eaccounting_api.pg_coordination import Coordination
+from eaccounting_api.pg_token_store import PostgresTokenStore
 from eaccounting_api.ratelimit import DEFAULT_KEYING, DEFAULT_PER_MINUTE, KEYINGS, Keying, RateLimiter
+from eaccounting_api.shared_budget import DEFAULT_SCOPE, SCOPES, SharedRateBudget
+from eaccounting_api.tokens import FileTokenStore, TokenStore
 
 DEFAULT_API_URL = "https://eaccountingapi.vismaonline.com/v2"
 DEFAULT_IDENTITY_URL = "https://identity.vismaonline.com"
@@ -69,6 +79,27 @@ CONNECTION_SETTINGS: tuple[th.Property, ...] = (
         description="What counts as one endpoint for the limiter (UNVERIFIED): 'template' (/x/{id} is "
         "one endpoint, strictest), 'url' (each concrete URL) or 'global' (one budget).",
     ),
+    th.Property(
+        "rate_limit_scope",
+        th.StringType,
+        default=DEFAULT_SCOPE,
+        allowed_values=list(SCOPES),
+        description="Who shares one budget with coordination_dsn (UNVERIFIED): 'client' (every tenant of "
+        "the client_id, safe) or 'client_company' (each tenant its own).",
+    ),
+    th.Property(
+        "tenant_id",
+        th.StringType,
+        description="Stable name of the company this grant belongs to; with coordination_dsn it keys the "
+        "token row, the target's ledger and (client_company) the rate budget. Required with it.",
+    ),
+    th.Property(
+        "coordination_dsn",
+        th.StringType,
+        secret=True,
+        description="Postgres DSN shared by every machine (needs the `postgres` extra): token store, rate "
+        "budget per client and endpoint, and the target's ledger live there. Default: none (local files).",
+    ),
 )
 
 
@@ -105,13 +136,37 @@ def _user_agent(config: Mapping[str, Any]) -> str:
     return str(config.get("user_agent") or DEFAULT_USER_AGENT)
 
 
+def coordination_from_config(config: Mapping[str, Any]) -> Coordination | None:
+    """The process-wide ``Coordination`` of ``coordination_dsn``, or None (embedded default)."""
+    dsn = config.get("coordination_dsn")
+    return Coordination.shared(str(dsn)) if dsn else None
+
+
+def tenant_key(config: Mapping[str, Any]) -> str:
+    """``<client_id>/<tenant_id>``: the grant's row in the coordination database (and the namespace of
+    the target's ledger there)."""
+    if not config.get("tenant_id"):
+        raise ValueError(
+            "config setting 'tenant_id' is required with coordination_dsn: a stable name of the company "
+            "(e.g. its slug), the same for the tap and the target of that company"
+        )
+    return f"{_required(config, 'client_id')}/{config['tenant_id']}"
+
+
+def token_store_from_config(config: Mapping[str, Any]) -> TokenStore:
+    coordination = coordination_from_config(config)
+    if coordination is None:
+        return FileTokenStore(token_store_path(config))
+    return PostgresTokenStore(coordination, tenant_key(config), _required(config, "client_id"))
+
+
 def authenticator_from_config(config: Mapping[str, Any]) -> EAccountingAuthenticator:
     """The process-wide ``EAccountingAuthenticator`` for this config's token store."""
     return EAccountingAuthenticator.shared(
         client_id=_required(config, "client_id"),
         client_secret=_required(config, "client_secret"),
         identity_url=str(config.get("identity_url") or DEFAULT_IDENTITY_URL),
-        store_path=token_store_path(config),
+        store=token_store_from_config(config),
         seed_refresh_token=config.get("refresh_token") or None,
         timeout=_timeout(config),
         user_agent=_user_agent(config),
@@ -127,17 +182,33 @@ def _keying(config: Mapping[str, Any]) -> Keying:
     return value
 
 
+def limiter_from_config(config: Mapping[str, Any]) -> RateLimiter:
+    """The process's own limiter, or with ``coordination_dsn`` the budget shared per ``rate_limit_scope``."""
+    per_minute = int(config.get("rate_limit_per_minute") or DEFAULT_PER_MINUTE)
+    coordination = coordination_from_config(config)
+    if coordination is None:
+        return RateLimiter(per_minute, keying=_keying(config))
+    scope = str(config.get("rate_limit_scope") or DEFAULT_SCOPE)
+    if scope not in SCOPES:
+        raise ValueError(
+            f"config setting 'rate_limit_scope' must be one of {', '.join(SCOPES)}; got {scope!r}"
+        )
+    budget_scope = _required(config, "client_id") if scope == "client" else tenant_key(config)
+    return SharedRateBudget(coordination, budget_scope, per_minute, keying=_keying(config))
+
+
 def client_from_config(
     config: Mapping[str, Any], *, max_concurrency: int = DEFAULT_MAX_CONCURRENCY
 ) -> EAccountingClient:
     """An ``EAccountingClient`` authenticated by ``authenticator_from_config(config)``, with a
     connection pool for ``max_concurrency`` requests at once."""
+    authenticator = authenticator_from_config(config)
+    limiter = limiter_from_config(config)
+    limiter.before_reserve = authenticator.ensure_token  # see ratelimit: refresh, then book the slot
     return EAccountingClient(
         str(config.get("api_url") or DEFAULT_API_URL),
-        authenticator_from_config(config),
-        limiter=RateLimiter(
-            int(config.get("rate_limit_per_minute") or DEFAULT_PER_MINUTE), keying=_keying(config)
-        ),
+        authenticator,
+        limiter=limiter,
         timeout=_timeout(config),
         user_agent=_user_agent(config),
         client_id=_required(config, "client_id"),

@@ -14,6 +14,11 @@ no earlier than the send time ``budget`` requests ago plus the window, then slee
 So no window of ``window_seconds`` ever holds more than ``budget`` sends per key, whether the
 server counts in a sliding or a fixed window, and waiting callers are served in order
 without spinning. ``window_seconds`` carries a small margin over 60 s for network jitter.
+
+A slot is only as good as the send that follows it: the request must leave when its slot comes, not
+after a token refresh. ``before_reserve`` (``connection.client_from_config`` sets it to the
+authenticator's ``ensure_token``) runs before a slot is booked, so a refresh happens before the
+reservation, never between the slot and the send.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._sends: dict[str, deque[float]] = {}
         self.total_wait = 0.0
+        self.before_reserve: Callable[[], None] | None = None
 
     def key(self, method: str, path: str) -> str:
         """The bucket for a request (path relative to the API root or absolute; query ignored)."""
@@ -79,6 +85,8 @@ class RateLimiter:
 
     def acquire(self, key: str) -> float:
         """Block until a send for ``key`` fits the budget; return the seconds waited."""
+        if self.before_reserve is not None:
+            self.before_reserve()
         wait = self.reserve(key)
         if wait > 0:
             self._sleep(wait)

@@ -1,4 +1,6 @@
-"""Durable OAuth token storage shared by every process of one tenant.
+"""Durable OAuth token storage shared by every process of one tenant: the ``TokenStore`` interface and
+its embedded default, ``FileTokenStore`` (``pg_token_store.PostgresTokenStore`` shares one store across
+machines).
 
 Visma rotates the refresh token on every token request and a refresh token works once, so the
 newest pair must be on disk before anyone uses it, and two processes (a tap and a target of the
@@ -20,9 +22,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from eaccounting_api.errors import TokenStoreError
 
@@ -80,6 +83,36 @@ class TokenSet:
         )
 
 
+class TokenStore(Protocol):
+    """Where one grant's rotating tokens live, and the lock that serialises its refreshes.
+
+    ``lock()`` is exclusive across threads and processes (for a shared store: across machines) and
+    re-entrant for the holding thread; the authenticator holds it across read -> refresh -> write.
+    ``write()`` is durable on return. No method puts a token in an exception or a log line."""
+
+    @property
+    def key(self) -> str:
+        """Identifies the store (one authenticator per process and key)."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where the tokens are, for messages (no secret: a DSN's password is never in it)."""
+        ...
+
+    def lock(self) -> AbstractContextManager[None]: ...
+
+    def exists(self) -> bool: ...
+
+    def read(self) -> TokenSet | None: ...
+
+    def write(self, tokens: TokenSet) -> None: ...
+
+    def describe(self) -> dict[str, Any]:
+        """Status fields (``auth status``) about the store itself, without secrets."""
+        ...
+
+
 class FileTokenStore:
     """A JSON token file at ``path`` with an inter-process lock file beside it."""
 
@@ -93,6 +126,20 @@ class FileTokenStore:
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self.path)!r})"
+
+    @property
+    def key(self) -> str:
+        return str(self.path)
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def describe(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"token_store_path": str(self.path)}
+        if self.path.exists():
+            info["store_mode"] = oct(self.path.stat().st_mode & 0o777)
+        return info
 
     def _ensure_dir(self) -> None:
         self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)

@@ -1,5 +1,8 @@
 """Server-side rate limit: N requests per minute per client per endpoint (sliding window).
 
+Whether one company's calls count against another company's of the same client is UNVERIFIED: the
+``rate_limit_scope`` switch counts per client (``client``, the default) or per client and company.
+
 Exceeding it answers 429 with ErrorCode 4010 and "... Try again in N seconds." and, as documented
 for eAccounting, no Retry-After header (developer.vismaonline.com/docs/rate-limits). Requests
 resume as soon as the rate in the last 60 seconds falls below the limit.
@@ -26,18 +29,25 @@ def quota_exceeded(limit: int, wait_seconds: int) -> ApiError:
 
 
 class RateLimiter:
-    def __init__(self, per_minute: Callable[[], int], clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: Callable[[], int],
+        clock: Callable[[], float] = time.monotonic,
+        scope: Callable[[], str] = lambda: "client",
+    ) -> None:
         self._per_minute = per_minute
+        self._scope = scope
         self._clock = clock
         self._hits: dict[tuple[str, str], deque[float]] = {}
 
-    def check(self, client_id: str, endpoint: str) -> None:
+    def check(self, client_id: str, endpoint: str, company: str = "") -> None:
         """Count one request; raise ApiError 429 if the client is over budget on this endpoint."""
         limit = self._per_minute()
         if limit <= 0:
             return
         now = self._clock()
-        hits = self._hits.setdefault((client_id, endpoint), deque())
+        who = client_id if self._scope() == "client" else f"{client_id}/{company}"
+        hits = self._hits.setdefault((who, endpoint), deque())
         while hits and hits[0] <= now - WINDOW_SECONDS:
             hits.popleft()
         if len(hits) >= limit:

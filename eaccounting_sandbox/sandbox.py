@@ -52,7 +52,9 @@ class Sandbox:
         self.config = config
         self.identity = IdentityServer(config)
         self.pipeline = QueryPipeline(config)
-        self.limiter = RateLimiter(lambda: self.config.rate_limit_per_minute)
+        self.limiter = RateLimiter(
+            lambda: self.config.rate_limit_per_minute, scope=lambda: self.config.rate_limit_scope
+        )
         self.faults = FaultInjector()
         self.conformance = Conformance()
         self.stats: dict[str, dict[str, int]] = {}
@@ -132,7 +134,7 @@ class Sandbox:
 
     def authorize(self, request: Request, method: str, spec_path: str) -> Company:
         grant = self.identity.authenticate(request.headers.get("authorization"))
-        self.limiter.check(grant.client_id, f"{method} {request.url.path}")
+        self.limiter.check(grant.client_id, f"{method} {request.url.path}", grant.company)
         code = self.config.for_endpoint(spec_path).missing_scope_code
         self.identity.authorize_scopes(grant, method, spec.scopes(method, spec_path), code)
         company = self.companies.get(grant.company)

@@ -118,9 +118,12 @@ RUNTIME_SWITCHES = (
     *BEHAVIOUR_SWITCHES,
     "endpoint_switches",
     "rate_limit_per_minute",
+    "rate_limit_scope",
     "access_token_ttl",
     "validate_responses",
 )
+
+CHOICES = {"rate_limit_scope": ("client", "client_company")}
 
 
 def check_switch(name: str, value: Any) -> None:
@@ -178,6 +181,9 @@ class SandboxConfig(Switches):
     access_token_ttl: int = 3600
     # Requests per minute per client per endpoint; 0 disables the limit (benchmarks).
     rate_limit_per_minute: int = 600
+    # Who shares one budget (UNVERIFIED): "client" (every company of the client_id, as documented)
+    # or "client_company" (each company of the client its own).
+    rate_limit_scope: str = "client"
     # Validate every /v2 JSON body against the spec before sending it (tests turn this on).
     validate_responses: bool = False
     # The last profile applied; switches changed later apply over it.
@@ -248,6 +254,8 @@ class SandboxConfig(Switches):
 
 
 def _check_value(key: str, value: Any, current: Any) -> None:
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ValueError(f"config switch {key!r} must be one of {', '.join(CHOICES[key])}")
     if key in BEHAVIOUR_SWITCHES:
         check_switch(key, value)
     elif key == "endpoint_switches":

@@ -211,7 +211,8 @@ environments:
               sqlalchemy_url: {demo_postgres_url}
   # Production: every secret comes from the environment or .env (TAP_EACCOUNTING_CLIENT_SECRET, ...).
   # One tenant per EACCOUNTING_TENANT: its own token store, ledger and state ID suffix
-  # (`meltano run --state-id-suffix=$EACCOUNTING_TENANT ...`), see README "Many tenants".
+  # (`meltano run --state-id-suffix=$EACCOUNTING_TENANT ...`), see README "Many tenants". Many machines:
+  # set TAP_EACCOUNTING_COORDINATION_DSN and TARGET_EACCOUNTING_COORDINATION_DSN (README "Deployment").
   - name: prod
     config:
       plugins:
@@ -219,10 +220,12 @@ environments:
           - name: tap-eaccounting
             config:
               token_store_path: .secrets/$EACCOUNTING_TENANT/tokens.json
+              tenant_id: $EACCOUNTING_TENANT
         loaders:
           - name: target-eaccounting
             config:
               token_store_path: .secrets/$EACCOUNTING_TENANT/tokens.json
+              tenant_id: $EACCOUNTING_TENANT
               ledger_path: .secrets/$EACCOUNTING_TENANT/ledger.sqlite
               reject_path: rejects/$EACCOUNTING_TENANT.jsonl
           - name: target-postgres

@@ -1,4 +1,7 @@
-"""The write ledger: external key → created object Id and payload hash, in SQLite at ``ledger_path``.
+"""The write ledger: external key → created object Id and payload hash. ``WriteLedger`` is what the write
+strategies use; ``Ledger`` keeps it in SQLite at ``ledger_path`` (the embedded default), and
+``pg_ledger.PostgresLedger`` in the coordination database (``coordination_dsn``), so that a re-run on
+another machine knows what was written.
 
 The file maps business keys to objects, so it is created 0600 (``private_files``).
 Every change is committed (WAL, ``synchronous=FULL``) before the call returns, so an entry is on disk
@@ -20,7 +23,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from target_eaccounting import private_files
 
@@ -63,6 +66,26 @@ class Entry:
     @property
     def is_done(self) -> bool:
         return self.status == DONE
+
+
+class WriteLedger(Protocol):
+    """The ledger interface (thread-safe; every change is durable when the call returns)."""
+
+    def get(self, stream: str, key: str) -> Entry | None: ...
+
+    def key_for_object(self, stream: str, object_id: str) -> str | None: ...
+
+    def begin(self, stream: str, key: str, payload_hash: str, extra: dict[str, Any]) -> None: ...
+
+    def done(
+        self, stream: str, key: str, object_id: str, payload_hash: str, extra: dict[str, Any] | None = None
+    ) -> None: ...
+
+    def forget(self, stream: str, key: str, previous: Entry | None) -> None: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
 
 
 class Ledger:

@@ -20,7 +20,7 @@ from typing import Any
 
 from eaccounting_api.errors import EAccountingError, NotFoundError
 from target_eaccounting.api import Api, api_error, quote
-from target_eaccounting.ledger import Ledger
+from target_eaccounting.ledger import WriteLedger
 from target_eaccounting.number_lookup import find_ids
 from target_eaccounting.record_errors import RecordError
 
@@ -50,7 +50,9 @@ class NumberCollector:
 
 
 class References:
-    def __init__(self, api: Api, ledger: Ledger | None, *, invoice_streams: Mapping[str, tuple[str, ...]]):
+    def __init__(
+        self, api: Api, ledger: WriteLedger | None, *, invoice_streams: Mapping[str, tuple[str, ...]]
+    ):
         self.api = api
         self.ledger = ledger
         self.invoice_streams = invoice_streams

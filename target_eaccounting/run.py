@@ -11,8 +11,9 @@ from typing import Any
 from eaccounting_api.connection import DEFAULT_API_URL, DEFAULT_IDENTITY_URL
 from target_eaccounting.api import Api, RequestClient
 from target_eaccounting.fiscal import FiscalYears
-from target_eaccounting.ledger import Ledger
+from target_eaccounting.ledger import Ledger, WriteLedger
 from target_eaccounting.outcomes import Outcomes
+from target_eaccounting.pg_ledger import PostgresLedger
 from target_eaccounting.record_intake import RecordIntake
 from target_eaccounting.references import References
 from target_eaccounting.rejects import RejectFile
@@ -45,7 +46,12 @@ class RunContext:
             api_url=str(config.get("api_url") or DEFAULT_API_URL),
             identity_url=str(config.get("identity_url") or DEFAULT_IDENTITY_URL),
         )
-        self.ledger = Ledger(config.get("ledger_path") or DEFAULT_LEDGER)
+        # with coordination_dsn the ledger is the tenant's, in Postgres: a re-run anywhere sees it
+        self.ledger: WriteLedger = (
+            PostgresLedger.from_config(config)
+            if config.get("coordination_dsn")
+            else Ledger(config.get("ledger_path") or DEFAULT_LEDGER)
+        )
         self.outcomes = Outcomes(
             RejectFile(config.get("reject_path") or DEFAULT_REJECTS),
             logger,

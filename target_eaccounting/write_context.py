@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from target_eaccounting.api import Api
 from target_eaccounting.fiscal import FiscalYears
-from target_eaccounting.ledger import Ledger
+from target_eaccounting.ledger import WriteLedger
 from target_eaccounting.outcomes import Outcomes
 from target_eaccounting.references import References
 
@@ -31,7 +31,7 @@ class WriteSettings:
 @dataclass(frozen=True)
 class WriteContext:
     api: Api
-    ledger: Ledger
+    ledger: WriteLedger
     refs: References
     fiscal_years: FiscalYears
     outcomes: Outcomes

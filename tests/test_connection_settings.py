@@ -20,7 +20,8 @@ from target_eaccounting.target import TargetEAccounting
 SHARED = th.PropertiesList(*connection.CONNECTION_SETTINGS).to_dict()
 NAMES = [
     "client_id", "client_secret", "refresh_token", "token_store_path", "api_url", "identity_url",
-    "request_timeout", "user_agent", "rate_limit_per_minute", "rate_limit_keying",
+    "request_timeout", "user_agent", "rate_limit_per_minute", "rate_limit_keying", "rate_limit_scope",
+    "tenant_id", "coordination_dsn",
 ]  # fmt: skip
 
 
@@ -36,13 +37,20 @@ def test_the_shared_declaration_has_the_connection_defaults() -> None:
     props = SHARED["properties"]
     assert list(props) == NAMES
     assert SHARED["required"] == ["client_id", "client_secret"]
-    assert [name for name, p in props.items() if p.get("secret")] == ["client_secret", "refresh_token"]
+    assert [name for name, p in props.items() if p.get("secret")] == [
+        "client_secret",
+        "refresh_token",
+        "coordination_dsn",
+    ]
     assert props["api_url"]["default"] == connection.DEFAULT_API_URL
     assert props["identity_url"]["default"] == connection.DEFAULT_IDENTITY_URL
     assert props["user_agent"]["default"] == connection.DEFAULT_USER_AGENT
     assert props["request_timeout"]["default"] == connection.DEFAULT_TIMEOUT
     assert props["rate_limit_per_minute"]["default"] == 600
     assert props["rate_limit_keying"]["enum"] == ["template", "url", "global"]
+    assert props["rate_limit_scope"]["enum"] == ["client", "client_company"]
+    assert props["rate_limit_scope"]["default"] == "client"  # the safe reading: one budget per client
+    assert "default" not in props["coordination_dsn"]  # the embedded default: no database
     assert all(p.get("description") for p in props.values())
 
 

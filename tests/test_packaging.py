@@ -26,6 +26,13 @@ PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text(en
 PROJECT = PYPROJECT["project"]
 CONNECTORS = ("eaccounting_api", "tap_eaccounting", "target_eaccounting")
 WEB_STACK = {"starlette", "uvicorn"}
+# The `postgres` extra (coordination_dsn) and the only modules that may import it.
+POSTGRES_MODULES = {
+    "eaccounting_api/pg_coordination.py",
+    "eaccounting_api/pg_token_store.py",
+    "eaccounting_api/shared_budget.py",
+    "target_eaccounting/pg_ledger.py",
+}
 MISSING_EXTRA = (
     "eaccounting-sandbox: the sandbox needs the 'sandbox' extra: pip install 'eaccounting-singer[sandbox]'"
 )
@@ -56,8 +63,16 @@ def _undeclared(packages: tuple[str, ...], declared: set[str]) -> list[str]:
 
 
 def test_connectors_declare_every_distribution_they_import() -> None:
-    missing = _undeclared(CONNECTORS, _names(PROJECT["dependencies"]))
+    declared = _names(PROJECT["dependencies"]) | _names(PROJECT["optional-dependencies"]["postgres"])
+    missing = _undeclared(CONNECTORS, declared)
     assert not missing, "add to [project] dependencies:\n  " + "\n  ".join(missing)
+
+
+def test_only_the_coordination_modules_import_the_postgres_extra() -> None:
+    assert _names(PROJECT["optional-dependencies"]["postgres"]) == {"psycopg"}
+    assert "psycopg" not in _names(PROJECT["dependencies"])
+    where = {w.split(":")[0] for w in _third_party(CONNECTORS)["psycopg"]}
+    assert where == POSTGRES_MODULES
 
 
 def test_sandbox_imports_are_declared_in_the_base_or_the_sandbox_extra() -> None:
