@@ -26,6 +26,7 @@ import pytest
 from machine_support import Machine, catalog, endpoint_statuses, tenant_config
 from psycopg.conninfo import make_conninfo
 
+from eaccounting_api.pg_coordination import redact_dsn
 from eaccounting_api.pg_token_store import HOLD_ENV
 from eaccounting_sandbox.server import SandboxServer
 
@@ -101,10 +102,10 @@ def test_tap_and_target_of_one_tenant_on_two_machines_burn_no_token_and_rerun_wr
             (f"sandbox-client/{tenant}",),
         ).fetchone()
     assert row is not None
-    # Both processes refreshed, each from the pair the other had stored, and every token request is
-    # counted in the row: nobody refreshed past the store.
-    assert "refreshed the eAccounting access token" in tap_err
-    assert "refreshed the eAccounting access token" in target_err
+    # Every token request is counted in the row: whichever process refreshed did so from the pair the
+    # store held, nobody past it. (Which of the two refreshes is up to timing: a process that finds a
+    # fresh pair in the store adopts it.)
+    assert "refreshed the eAccounting access token" in tap_err + target_err
     assert row[0] >= 3, row
     assert token["200"] == row[0] + 1, (token, row)
 
@@ -121,7 +122,7 @@ def test_tap_and_target_of_one_tenant_on_two_machines_burn_no_token_and_rerun_wr
 
     for output in (tap_out, tap_err, target_out, target_err, rerun_out, rerun_err):
         assert PASSWORD not in output
-    assert "postgresql://postgres@127.0.0.1" in tap_err  # the DSN is named, without its password
+    assert redact_dsn(dsn) in tap_err  # the DSN is named, without its password
 
 
 def _lines(stream: Any, into: queue.Queue[str]) -> None:
