@@ -8,7 +8,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from singer_sdk import Stream, Tap
@@ -356,83 +355,13 @@ def stream_scopes() -> dict[str, tuple[str, ...]]:
     return result
 
 
-def selected_streams(catalog: dict[str, Any]) -> list[str]:
-    """Stream ids a Singer catalog selects (``selected``, else ``selected-by-default``)."""
-    names = []
-    for entry in catalog.get("streams", []):
-        for md in entry.get("metadata", []):
-            if md.get("breadcrumb") == []:
-                meta = md.get("metadata", {})
-                if meta.get("selected", meta.get("selected-by-default", False)):
-                    names.append(entry["tap_stream_id"])
-    return names
-
-
-# The Singer options that take a value. Meltano puts them before any other argument: `meltano invoke
-# tap-eaccounting auth status` runs `tap-eaccounting --config FILE [--catalog FILE] [--state FILE] auth
-# status`.
-SINGER_VALUE_OPTIONS = ("--config", "--catalog", "--properties", "--state")
-
-
-def auth_position(args: Sequence[str]) -> int | None:
-    """Where the ``auth`` subcommand is: the first argument that is neither an option nor an option's
-    value (the Singer CLI has no positional argument, so nothing else can stand there); ``None`` when
-    the arguments are the Singer CLI's."""
-    skip = False
-    for index, arg in enumerate(args):
-        if skip:
-            skip = False
-        elif arg in SINGER_VALUE_OPTIONS:
-            skip = True
-        elif not arg.startswith("-"):
-            return index if arg == "auth" else None
-    return None
-
-
-def _auth_args(args: list[str]) -> list[str]:
-    """The ``auth`` arguments (without ``auth``) for ``auth_cli.main``: ``--config`` is accepted anywhere
-    (``auth url --config c.json``, as the re-authorize message shows); ``--catalog FILE`` makes the streams
-    it selects ``--stream`` arguments of ``auth url`` (other subcommands ignore it, since Meltano passes
-    its catalog whatever the subcommand); ``--state``/``--properties`` FILE (Meltano's) are dropped."""
-    configs: list[str] = []
-    rest: list[str] = []
-    selected: list[str] = []
-    items = iter(args)
-    for arg in items:
-        option, has_value, value = arg.partition("=")
-        if option not in SINGER_VALUE_OPTIONS:
-            rest.append(arg)
-            continue
-        value = value if has_value else next(items, "")
-        if option == "--config":
-            configs += ["--config", value]
-        elif option == "--catalog":
-            selected = [f"--stream={name}" for name in selected_streams(_read_catalog(value))]
-    command = next((arg for arg in rest if arg in auth_cli.COMMANDS), None)
-    if command == "url":  # --stream belongs to the `url` subcommand: after it
-        at = rest.index(command) + 1
-        rest[at:at] = selected
-    return configs + rest
-
-
-def _read_catalog(path: str) -> dict[str, Any]:
-    try:
-        catalog: dict[str, Any] = json.loads(Path(path).read_text("utf-8"))
-    except FileNotFoundError:
-        raise SystemExit(
-            f"ERROR: catalog {path} not found (in Meltano, `meltano invoke tap-eaccounting:auth-url` "
-            "without extra arguments writes it first)"
-        ) from None
-    return catalog
-
-
 def cli(argv: Sequence[str] | None = None) -> Any:
     """Console entry point: ``tap-eaccounting [--config ...] auth url|exchange|status ...`` or the Singer
     tap CLI."""
     args = list(sys.argv[1:] if argv is None else argv)
-    at = auth_position(args)
+    at = auth_cli.auth_position(args)
     if at is not None:
-        auth_args = _auth_args(args[:at] + args[at + 1 :])
+        auth_args = auth_cli.singer_auth_args(args[:at] + args[at + 1 :])
         raise SystemExit(auth_cli.main(auth_args, stream_scopes=stream_scopes()))
     with auth_cli.exit_on_reauthorization():
         return TapEAccounting.cli(args=args)

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from eaccounting_sandbox.server import SandboxServer
-from tap_eaccounting.tap import auth_position
+from tap_eaccounting.auth_cli import auth_position
 
 from .conftest import COMPANY, catalog_for, tap_config
 
