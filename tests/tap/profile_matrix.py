@@ -333,8 +333,13 @@ def bounds(run: RunResult, case: Case) -> dict[str, int]:
     return dict(result)
 
 
-def check(run: RunResult, case: Case) -> list[str]:
-    """Problems with one run (empty: it did everything the matrix asks)."""
+def check(run: RunResult, case: Case, next_run: RunResult | None = None) -> list[str]:
+    """Problems with one run (empty: it did everything the matrix asks).
+
+    KNOWN GAP (README, docs/API_FACTS.md): where ``$filter`` is unusable (ignored or refused), a row the
+    first pass missed and that is modified during the re-read, before the re-read reaches it, is read
+    only by the next run. For those cases a row missing from a run counts as emitted if ``next_run``
+    emits it; every other case must emit every row in the same run."""
     problems = []
     code = run.summary.exit_code
     strict_shortfall = case.strict and code == 3
@@ -348,6 +353,8 @@ def check(run: RunResult, case: Case) -> list[str]:
         if strict_shortfall and run.summary.outcomes[stream].status != "ok":
             continue  # a stream that stopped short on purpose
         missing = expected(run, stream) - set(run.emitted(stream))
+        if missing and next_run is not None and case.effective.filter_mode != "honoured":
+            missing -= set(next_run.emitted(stream))
         if missing:
             problems.append(f"{stream}: {len(missing)} record(s) never emitted, e.g. {sorted(missing)[:2]}")
     for endpoint, bound in bounds(run, case).items():
