@@ -75,8 +75,10 @@ def test_every_record_written_exactly_once_with_20_percent_of_bodies_cut(
     assert run.returncode == 0, run.stderr[-3000:]
     assert h.rejects() == []
     # The faults did hit reads, creates and updates.
-    for endpoint in ("GET /v2/customers", "POST /v2/customers", "POST /v2/customerinvoices"):
+    for endpoint in ("POST /v2/customers", "POST /v2/customerinvoices"):
         assert endpoints[endpoint].get("truncated", 0) >= 3, (endpoint, endpoints[endpoint])
+    # Batch lookups read customers in ~20 GETs, not one per record: at 20% a few of them are cut.
+    assert endpoints["GET /v2/customers"].get("truncated", 0) >= 1, endpoints["GET /v2/customers"]
     assert sum(v.get("truncated", 0) for k, v in endpoints.items() if k.startswith("PUT ")) >= 1
 
     customers = collections.Counter(str(c["CustomerNumber"]) for c in h.objects("customers"))
