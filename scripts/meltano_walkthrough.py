@@ -246,7 +246,8 @@ def walkthrough(work: Path, sha: str) -> None:
         shell.note("signs the demo company's user in and consents at once, then redirects with a code)")
         shell.env["CODE"] = sign_in(url, redirect_uri)
         shell.run(
-            'meltano invoke tap-eaccounting:auth-exchange --code "$CODE"',
+            # `--code=`: a code may start with "-", which `--code -x...` would take for an option.
+            'meltano invoke tap-eaccounting:auth-exchange --code="$CODE"',
             keep=matching(r"^(token_store_path|store_mode|store_exists|access_token_valid): "),
         )
         shell.run(
