@@ -270,7 +270,8 @@ def walkthrough(work: Path, sha: str) -> None:
         )
         shell.run(f'psql "$PG_URL" -c "{counts}"')
         slowest = sorted(shell.seconds.items(), key=lambda item: -item[1])[:3]
-        print("# slowest steps: " + ", ".join(f"{cmd.split(' --')[0]} {s:.0f} s" for cmd, s in slowest))
+        short = [(re.sub(r" --plugin-type \w+| --from-ref .*| -c .*", "", cmd), s) for cmd, s in slowest]
+        print("# slowest steps: " + ", ".join(f"{cmd} {s:.0f} s" for cmd, s in short))
 
 
 def main() -> int:
