@@ -87,8 +87,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from eaccounting_api import paging
 from eaccounting_api.api_client import EAccountingClient
@@ -110,6 +111,7 @@ from tap_eaccounting.list_requests import (
 from tap_eaccounting.page_walk import PageWalk
 
 __all__ = [
+    "MAX_SETTLE_ROUNDS",
     "PROBE_BOUND",
     "IncompleteReadError",
     "ListQuery",
@@ -120,9 +122,21 @@ __all__ = [
 ]
 
 MAX_REREADS = 1
+# Settle rounds per read (see "Settling"): the check of a forward walk included.
+MAX_SETTLE_ROUNDS = 4
 # The most requests one probe makes: its request, again after each of at most MAX_DIAGNOSES diagnoses.
 PROBE_BOUND = (1 + MAX_DIAGNOSES) * DIAGNOSIS_REQUESTS
-_MAX_PASSES = 2 + MAX_DIAGNOSES + MAX_REREADS  # a guard only: restarts end on their own (see above)
+# A guard only: restarts end on their own (see above).
+_MAX_PASSES = 2 + MAX_DIAGNOSES + MAX_REREADS + MAX_SETTLE_ROUNDS
+
+
+@dataclass(frozen=True)
+class Step:
+    """A pass of a read: the first walk, a re-read, or a settle round down to ``below``."""
+
+    rereading: bool = False  # backward, in replication-key order where there is one
+    below: str | None = None  # a settle round: read every row stamped at or after this ServerTimeUtc
+    checking: bool = False  # the round checks a forward walk (else it settles a re-read or a round)
 
 
 def request_bound(total: int, size: int) -> int:
@@ -132,13 +146,17 @@ def request_bound(total: int, size: int) -> int:
       every row), the gap checks (two per ``GAPS_PER_REQUEST`` ranges, plus the pages of rows found);
       or the walk and the ranges of ``list_ranges`` (about ``pages / RANGE_FILL`` and their splits);
     * two scan passes (``pages + 1`` each): a restart after ``$filter`` failed, and a re-read;
+    * ``MAX_SETTLE_ROUNDS`` settle rounds of at most ``pages + 1`` requests each: a round asks each page
+      number at most once, from the last page down (at most ``pages``), plus the one request whose
+      count sends it up to a later last page (``page_walk.PageWalk.settle``);
     * ``MAX_DIAGNOSES`` diagnoses of ``DIAGNOSIS_REQUESTS`` requests each.
 
     ``total`` covers churn: rows created meanwhile raise it, so they raise the bound with them."""
     pages = max(1, math.ceil(max(total, 0) / max(size, 1)))
     gap_checks = 2 * math.ceil((pages + 1) / paging.GAPS_PER_REQUEST) + pages
     keyed = 2 * (pages + 1) + gap_checks
-    return keyed + 2 * (pages + 1) + MAX_DIAGNOSES * DIAGNOSIS_REQUESTS
+    settling = MAX_SETTLE_ROUNDS * (pages + 1)
+    return keyed + 2 * (pages + 1) + settling + MAX_DIAGNOSES * DIAGNOSIS_REQUESTS
 
 
 class IncompleteReadError(RuntimeError):
@@ -184,16 +202,18 @@ class Reader:
         """Every record of ``q``, emitted as pages arrive, in page order (see the module docstring)."""
         stats = self.stats
         stats.churn, stats.first_server_time, stats.passes = False, None, 0
+        stats.settle_rounds, stats.unsettled = 0, False
         ctx = ReadContext(q, self.requests, self.book, self.pool, self.window, self.logger, stats)
         ctx.size = self.page_size.size
         self.book.use(self._owner(q), q.endpoint)
         self.requests.start_read(lambda: request_bound(ctx.max_total, ctx.size))
-        rereads, spent = 0, False
+        step: Step | None = Step()
+        spent = False
         try:
-            while stats.passes < _MAX_PASSES:
+            while step is not None and stats.passes < _MAX_PASSES:
                 stats.passes += 1
                 try:
-                    yield from self._pass(ctx, rereading=rereads > 0)
+                    walk = yield from self._pass(ctx, step)
                 except (Relearned, FilterIgnored) as exc:
                     self.logger.debug("%s: %s (%s); reading again", q.label, type(exc).__name__, exc)
                     continue
@@ -201,35 +221,67 @@ class Reader:
                     spent = True
                     self.logger.warning("%s: %s stopped after %s", q.label, q.path, exc)
                     break
-                if ctx.distinct >= ctx.expected and (ctx.repaired or not ctx.churn):
-                    break
-                if rereads >= MAX_REREADS or not q.order_keys:
-                    break
-                rereads += 1
-                self.logger.info(
-                    "%s: %s served %d distinct record(s) of %d counted%s; reading it again",
-                    q.label,
-                    q.path,
-                    ctx.distinct,
-                    ctx.expected,
-                    ", and changed meanwhile" if ctx.churn else "",
-                )
+                step = self._next(ctx, step, walk)
         finally:
             self.requests.end_read()
         self.book.announce(self._owner(q), q.endpoint, self.logger)
         self._conclude(ctx, spent)
 
-    def _pass(self, ctx: ReadContext, *, rereading: bool) -> Iterator[Record]:
+    def _next(self, ctx: ReadContext, step: Step, walk: PageWalk) -> Step | None:
+        """What follows a pass (``None``: the read is done; see "Completeness" and "Settling")."""
         q = ctx.q
+        caps = self.book.get(q.endpoint)
+        settleable = bool(q.replication_key and caps.orderby_usable and walk.start)
+        reconciled = ctx.distinct >= ctx.expected
+        if step.below is not None:
+            return self._after_round(ctx, step, walk, reconciled)
+        if reconciled and ctx.repaired:
+            return None  # repaired by the keyed route, or one response
+        if step.rereading and settleable and not walk.atomic:
+            return self._settle(walk)
+        if not step.rereading and settleable and reconciled and not ctx.churn:
+            return Step(below=walk.start, checking=True)  # one request: did anything change meanwhile?
+        if (reconciled and not ctx.churn) or step.rereading or not q.order_keys:
+            return None
+        return self._reread(ctx, "changed meanwhile" if ctx.churn else "")
+
+    def _after_round(self, ctx: ReadContext, step: Step, walk: PageWalk, reconciled: bool) -> Step | None:
+        self.stats.settle_rounds += 1
+        if step.checking:
+            if not walk.stamped and reconciled:
+                return None  # nothing was created or modified while the walk ran: nothing hid
+            return self._reread(ctx, "was written to meanwhile")
+        return None if walk.atomic else self._settle(walk)
+
+    def _settle(self, walk: PageWalk) -> Step | None:
+        if self.stats.settle_rounds >= MAX_SETTLE_ROUNDS:
+            self.stats.unsettled = True
+            return None
+        return Step(rereading=True, below=walk.start)
+
+    def _reread(self, ctx: ReadContext, why: str) -> Step:
+        self.logger.info(
+            "%s: %s served %d distinct record(s) of %d counted%s; reading it again",
+            ctx.q.label,
+            ctx.q.path,
+            ctx.distinct,
+            ctx.expected,
+            f", and {why}" if why else "",
+        )
+        return Step(rereading=True)
+
+    def _pass(self, ctx: ReadContext, step: Step) -> Generator[Record, None, PageWalk]:
+        q = ctx.q
+        rereading = step.rereading
         caps = self.book.get(q.endpoint)
         size = min(self.page_size.size, caps.page_size or self.page_size.size)
         ctx.size = min(ctx.size, size)
         since_filter = self._since_filter(q) if caps.filter_usable else None
         since_value = q.since if q.since_param else None
-        scanning = rereading or not (caps.filter_usable and caps.orderby_usable)
+        scanning = rereading or step.below is not None or not (caps.filter_usable and caps.orderby_usable)
         ctx.begin_pass(restricted=bool(since_filter or since_value), scanning=scanning)
         order = q.order_keys
-        if rereading and q.replication_key:
+        if (rereading or step.below) and q.replication_key:
             # Backward, and in the order rows are written in: rows created or modified meanwhile go to
             # the end (already read), deletes shift rows toward the pages still to read (``page_walk``).
             order = (q.replication_key, *q.order_keys)
@@ -244,15 +296,18 @@ class Reader:
             ask,
             ctx.keep if ask.filter else None,
             lambda n, of: self._progress(q, n, of),
-            descending=rereading,
+            descending=rereading or step.below is not None,
         )
+        if step.below is not None:
+            yield from walk.settle(step.below)
+            return walk
         yield from walk.run()
         if not walk.multi_page:
             ctx.repaired = True  # one response: one consistent snapshot
-            return
+            return walk
         caps = self.book.get(q.endpoint)
         if rereading or not caps.filter_usable or not (caps.orderby_usable or q.replication_key):
-            return
+            return walk
         try:
             if not caps.orderby_usable:
                 yield from ranges(ctx, walk.size, ask.filter)
@@ -263,10 +318,22 @@ class Reader:
             ctx.repaired = True
         except RepairFailed as exc:
             self.logger.debug("%s: repair of %s dropped (%s)", q.label, q.path, exc)
+        return walk
 
     def _conclude(self, ctx: ReadContext, spent: bool) -> None:
         q, stats = ctx.q, self.stats
         stats.expected, stats.distinct = ctx.expected, ctx.distinct
+        if stats.unsettled:
+            self.logger.warning(
+                "%s: %s kept changing while it was read: %d settle round(s) did not end in one response "
+                "(%d distinct record(s), TotalNumberOfResults %d); a row modified meanwhile may be missing "
+                "until the next run",
+                q.label,
+                q.path,
+                stats.settle_rounds,
+                ctx.distinct,
+                ctx.expected,
+            )
         if not q.order_keys or ctx.distinct >= ctx.expected:
             return
         if self.strict:
