@@ -66,13 +66,26 @@ rows written meanwhile go to the end and deletes shift rows onto pages not read 
 A shortfall that remains is a WARNING with the counts, or ``IncompleteReadError`` with
 ``strict_completeness`` (meant for sources without churn, where any shortfall is a lost row).
 
+**Settling** (a scan in replication-key order: ``$orderby`` usable, a replication key). A backward
+re-read misses only a row modified while it ran, before it reached the row (the row moved to the end,
+already read). So **settle rounds** follow (``PageWalk.settle``): each reads every row stamped since the
+previous pass began, from the end backward; a round of one response is one snapshot and settles the
+read, a longer one is followed by another. A forward walk that ends reconciled with no churn seen costs
+one round too (the **settle check**): inserts and deletes that keep the count can hide a row from a
+concurrent walk, and leave rows stamped after it began at the end of the order; if the last page shows
+none, the walk was a snapshot, else the read is read again, then settled. At most ``MAX_SETTLE_ROUNDS``
+rounds (the check included); a list written to faster than one response can catch ends unsettled, with
+a WARNING naming the rounds and the counts. Assumed: a write is stamped at or after the
+``ServerTimeUtc`` of every response served before it (UNVERIFIED). Without a usable order or a
+replication key nothing shows where writes went: such a scan has the count and one backward re-read.
+
 **Termination.** A read makes at most ``request_bound(total, size)`` requests: ``total`` is the largest
 ``TotalNumberOfResults`` (or count of distinct keys, if larger) any of its responses showed, ``size`` the
 page size the endpoint serves. ``ListRequests`` enforces it: at the bound the read stops, reconciles
 and warns. Before the bound, every loop ends on its own: walks after the computed pages, or on a short,
 empty, refused or all-seen page; a keyset when its cursor does not advance (then the filter is learned
-ignored); passes after one restart for ``$filter``, the restarts of at most ``MAX_DIAGNOSES`` diagnoses
-and one re-read.
+ignored); a settle round at page 1 at the latest; passes after one restart for ``$filter``, the
+restarts of at most ``MAX_DIAGNOSES`` diagnoses, one re-read and ``MAX_SETTLE_ROUNDS`` settle rounds.
 
 Incremental children (one state partition per parent) add no path around these reads: ``Reader.probe``
 only *counts* the rows of the flat sibling list at or after a watermark (one request, ``$pagesize=1``;
@@ -89,7 +102,6 @@ import logging
 import math
 from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from eaccounting_api import paging
 from eaccounting_api.api_client import EAccountingClient
@@ -109,6 +121,7 @@ from tap_eaccounting.list_requests import (
     Relearned,
 )
 from tap_eaccounting.page_walk import PageWalk
+from tap_eaccounting.pass_plan import MAX_SETTLE_ROUNDS, PassPlan, Step
 
 __all__ = [
     "MAX_SETTLE_ROUNDS",
@@ -122,21 +135,10 @@ __all__ = [
 ]
 
 MAX_REREADS = 1
-# Settle rounds per read (see "Settling"): the check of a forward walk included.
-MAX_SETTLE_ROUNDS = 4
 # The most requests one probe makes: its request, again after each of at most MAX_DIAGNOSES diagnoses.
 PROBE_BOUND = (1 + MAX_DIAGNOSES) * DIAGNOSIS_REQUESTS
 # A guard only: restarts end on their own (see above).
 _MAX_PASSES = 2 + MAX_DIAGNOSES + MAX_REREADS + MAX_SETTLE_ROUNDS
-
-
-@dataclass(frozen=True)
-class Step:
-    """A pass of a read: the first walk, a re-read, or a settle round down to ``below``."""
-
-    rereading: bool = False  # backward, in replication-key order where there is one
-    below: str | None = None  # a settle round: read every row stamped at or after this ServerTimeUtc
-    checking: bool = False  # the round checks a forward walk (else it settles a re-read or a round)
 
 
 def request_bound(total: int, size: int) -> int:
@@ -196,6 +198,7 @@ class Reader:
         self.strict = strict
         self.stats = ReadStats()
         self.requests = ListRequests(client, self.book, logger, self.stats)
+        self.plan = PassPlan(self.book, self.stats, logger)
 
     # -- the read -----------------------------------------------------------------------------------
     def read(self, q: ListQuery) -> Iterator[Record]:
@@ -221,54 +224,11 @@ class Reader:
                     spent = True
                     self.logger.warning("%s: %s stopped after %s", q.label, q.path, exc)
                     break
-                step = self._next(ctx, step, walk)
+                step = self.plan.next(ctx, step, walk)
         finally:
             self.requests.end_read()
         self.book.announce(self._owner(q), q.endpoint, self.logger)
         self._conclude(ctx, spent)
-
-    def _next(self, ctx: ReadContext, step: Step, walk: PageWalk) -> Step | None:
-        """What follows a pass (``None``: the read is done; see "Completeness" and "Settling")."""
-        q = ctx.q
-        caps = self.book.get(q.endpoint)
-        settleable = bool(q.replication_key and caps.orderby_usable and walk.start)
-        reconciled = ctx.distinct >= ctx.expected
-        if step.below is not None:
-            return self._after_round(ctx, step, walk, reconciled)
-        if reconciled and ctx.repaired:
-            return None  # repaired by the keyed route, or one response
-        if step.rereading and settleable and not walk.atomic:
-            return self._settle(walk)
-        if not step.rereading and settleable and reconciled and not ctx.churn:
-            return Step(below=walk.start, checking=True)  # one request: did anything change meanwhile?
-        if (reconciled and not ctx.churn) or step.rereading or not q.order_keys:
-            return None
-        return self._reread(ctx, "changed meanwhile" if ctx.churn else "")
-
-    def _after_round(self, ctx: ReadContext, step: Step, walk: PageWalk, reconciled: bool) -> Step | None:
-        self.stats.settle_rounds += 1
-        if step.checking:
-            if not walk.stamped and reconciled:
-                return None  # nothing was created or modified while the walk ran: nothing hid
-            return self._reread(ctx, "was written to meanwhile")
-        return None if walk.atomic else self._settle(walk)
-
-    def _settle(self, walk: PageWalk) -> Step | None:
-        if self.stats.settle_rounds >= MAX_SETTLE_ROUNDS:
-            self.stats.unsettled = True
-            return None
-        return Step(rereading=True, below=walk.start)
-
-    def _reread(self, ctx: ReadContext, why: str) -> Step:
-        self.logger.info(
-            "%s: %s served %d distinct record(s) of %d counted%s; reading it again",
-            ctx.q.label,
-            ctx.q.path,
-            ctx.distinct,
-            ctx.expected,
-            f", and {why}" if why else "",
-        )
-        return Step(rereading=True)
 
     def _pass(self, ctx: ReadContext, step: Step) -> Generator[Record, None, PageWalk]:
         q = ctx.q
