@@ -177,9 +177,10 @@ class PageWalk:
             try:
                 page = ctx.requests.get(ctx.q, replace(self.ask, page=number))
             except BadRequestError as exc:
-                if number <= paging.FIRST_PAGE:
-                    raise
                 ctx.logger.debug("%s: page %d refused (%s): past the last page", ctx.q.label, number, exc)
+                if number <= paging.FIRST_PAGE:
+                    self.responses += 2  # nothing read: the round settles nothing
+                    return
                 number -= 1  # rows were deleted meanwhile
                 continue
             if self.start is None:

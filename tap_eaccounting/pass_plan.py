@@ -41,7 +41,7 @@ class PassPlan:
         settleable = bool(q.replication_key and q.order_keys and caps.orderby_usable and walk.start)
         reconciled = ctx.distinct >= ctx.expected
         if step.below is not None:
-            return self.after_round(ctx, step, walk, reconciled)
+            return self.after_round(ctx, step, walk, reconciled) if settleable else None
         if reconciled and ctx.repaired:
             return None  # repaired by the keyed route, or one response
         if step.rereading and settleable and not walk.atomic:
@@ -61,7 +61,7 @@ class PassPlan:
         return None if walk.atomic else self.settle(walk)
 
     def settle(self, walk: PageWalk) -> Step | None:
-        if self.stats.settle_rounds >= MAX_SETTLE_ROUNDS:
+        if self.stats.settle_rounds >= MAX_SETTLE_ROUNDS or not walk.start:
             self.stats.unsettled = True
             return None
         return Step(rereading=True, below=walk.start)

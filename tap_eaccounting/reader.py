@@ -259,7 +259,8 @@ class Reader:
             descending=rereading or step.below is not None,
         )
         if step.below is not None:
-            yield from walk.settle(step.below)
+            if ask.orderby:  # else the order was found unusable meanwhile: nothing to settle by
+                yield from walk.settle(step.below)
             return walk
         yield from walk.run()
         if not walk.multi_page:
