@@ -202,3 +202,33 @@ def test_a_row_created_during_the_keyed_walk_and_emitted_by_it_still_counts_as_c
     assert server.survivors() <= ids
     assert reader.stats.churn
     assert reader.stats.gap_records >= 1
+
+
+def test_a_round_follows_rows_added_at_the_end_once() -> None:
+    """Rows created just before the settle check: its count puts the last page higher than the read's
+    latest count did, so the round starts again from there (once), and reads down to the old rows."""
+    server = FakeListServer(300, Profile(filter=REFUSED))
+    calls: list[str] = []
+
+    def script(server: FakeListServer, params: dict[str, str]) -> None:
+        calls.append(params["$page"] + ("rk" if rk_ordered(params) else ""))
+        if calls[-1] == "6rk" and calls.count("6rk") == 1:
+            for _ in range(60):
+                server.create()
+
+    server.script = script
+    ids, reader = read(server, filter_refused=True)
+    assert server.survivors() <= ids
+    assert calls[6:10] == ["6rk", "8rk", "7rk", "6rk"]  # the check: up once, then down to the old rows
+    assert calls[10:18] == [
+        "1rk",
+        "8rk",
+        "7rk",
+        "6rk",
+        "5rk",
+        "4rk",
+        "3rk",
+        "2rk",
+    ]  # rows were written: re-read
+    assert reader.stats.settle_rounds == 2
+    assert not reader.stats.unsettled
