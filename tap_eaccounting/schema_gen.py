@@ -136,9 +136,7 @@ def _is_number(node: dict[str, Any]) -> bool:
     return "number" in (types if isinstance(types, list) else [types])
 
 
-def _convert(
-    node: Any, components: dict[str, Any], seen: tuple[str, ...], name: str = ""
-) -> dict[str, Any]:
+def _convert(node: Any, components: dict[str, Any], seen: tuple[str, ...], name: str = "") -> dict[str, Any]:
     if not isinstance(node, dict):
         return {}
     if _is_number(node) and "$ref" not in node:
