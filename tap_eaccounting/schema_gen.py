@@ -47,10 +47,13 @@ of the API's bytes stays untouched. The SDK's own ``SingerDecimalType`` writes `
 ``x-``), which neither loader knows, and a string-only decimal would force every record to be re-encoded.
 Integers stay ``integer``.
 
-Arrays are typed ``["array", "object", "null"]`` with their ``items`` kept: target-postgres maps an array
-with an item schema to a Postgres array (``jsonb[]``, ``text[]``) but a union of array and object to one
-``jsonb`` value (target-snowflake: ``VARIANT`` either way). The item schema stays for readers and for the
-tap's own date-time checks inside nested rows (``record_shape``).
+Arrays are ``{type: [array, object, null], anyOf: [{type: array}, {type: null}], items: ...}``.
+target-postgres maps an array with an item schema to a Postgres array (``jsonb[]``, ``text[]``) but a
+``type`` union of array and object to one ``jsonb`` value (target-snowflake: ``VARIANT`` either way); the
+``anyOf`` keeps what validates exactly "array or null" (a record holding an object there is invalid), and
+with it the SDK's typing helpers (``is_object_type`` reads ``anyOf`` first) and its standard tap tests do
+not take the property for an object. The item schema stays for readers, for the loaders' recursive
+conformance and for the tap's own date-time checks inside nested rows (``record_shape``).
 
 A single-object stream (``streams.SINGLE_OBJECT_STREAMS``) gets its named response schema, converted the
 same way.
@@ -121,9 +124,10 @@ def decimal_schema(name: str) -> dict[str, Any]:
     }
 
 
-def _json_array(types: list[str]) -> list[str]:
-    """An array's types with ``object`` added, so target-postgres lands it as one ``jsonb`` value."""
-    return ["array", "object", "null"] if "array" in types else types
+def _json_array(out: dict[str, Any]) -> None:
+    """Type the array ``out`` so that target-postgres lands it as one ``jsonb`` value (module docstring)."""
+    out["type"] = ["array", "object", "null"]
+    out["anyOf"] = [{"type": "array"}, {"type": "null"}]
 
 
 def _nullable(types: Any) -> list[str]:
@@ -160,7 +164,7 @@ def _convert(node: Any, components: dict[str, Any], seen: tuple[str, ...], name:
         out["additionalProperties"] = True
     if "items" in node:
         out["items"] = _convert(node["items"], components, seen, name)
-        out["type"] = _json_array(out.get("type", ["array", "null"]))
+        _json_array(out)
     return out
 
 

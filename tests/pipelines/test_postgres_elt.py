@@ -228,7 +228,7 @@ def check_second_run_upserts_only_the_changed_records(elt: Elt) -> None:
 def expected_column(name: str, prop: dict[str, Any]) -> tuple[str, int | None, int | None] | None:
     """(data_type, numeric_precision, numeric_scale) a property must land as; ``None``: not checked
     here (strings, booleans, integers)."""
-    if "anyOf" in prop:
+    if any(branch.get("format") == "x-singer.decimal" for branch in prop.get("anyOf", [])):
         return ("numeric", DECIMAL_PRECISION, DECIMAL_SCALES[decimal_kind(name)])
     types = prop.get("type", [])
     if "array" in types or "object" in types:

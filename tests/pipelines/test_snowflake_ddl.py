@@ -76,7 +76,7 @@ def ddl(python: Path, **config: str) -> dict[str, Any]:
 
 def expected_type(name: str, prop: dict[str, Any], timestamp: str) -> str | None:
     """The column type a property must get; ``None`` for plain strings, booleans and integers."""
-    if "anyOf" in prop:
+    if any(branch.get("format") == "x-singer.decimal" for branch in prop.get("anyOf", [])):
         return f"DECIMAL({DECIMAL_PRECISION}, {DECIMAL_SCALES[decimal_kind(name)]})"
     types = prop.get("type", [])
     if "array" in types or "object" in types:
