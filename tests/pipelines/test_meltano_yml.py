@@ -109,3 +109,11 @@ def test_sandbox_environment_points_every_postgres_plugin_at_the_demo_postgres()
     for url in urls.values():
         assert url.endswith("?host=${MELTANO_PROJECT_ROOT}/output/postgres")
     assert 'DEFAULT_DIR = Path("output/postgres")' in (ROOT / "scripts" / "demo_postgres.py").read_text()
+
+
+def test_loaders_get_the_tap_schemas_unchanged_and_target_postgres_a_utc_session() -> None:
+    """README, "Loader types": the tap's own schemas give the loader types, so no plugin overrides them;
+    target-postgres converts date-times into its session's zone, which must be UTC."""
+    assert not [p["name"] for p in _plugins() if "schema" in p]
+    target_postgres = next(p for p in _plugins() if p["name"] == "target-postgres")
+    assert target_postgres["env"] == {"PGTZ": "UTC"}
