@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stdout
 from contextvars import copy_context
 from pathlib import Path
@@ -294,3 +295,33 @@ def test_a_running_fan_out_stream_logs_its_progress(
     assert finals == [f"{last.string}; done"]
     started = [r.getMessage() for r in caplog.records if "one request each" in r.getMessage()]
     assert started == [f"{RECIPIENTS}: reading 80 parents (customers), one request each"]
+
+
+def test_a_stream_waiting_for_a_parent_still_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """No parent finishes (the rate limit holds it): the waiting stream logs the line when it is due."""
+    logger = logging.getLogger("test.fan_out.waiting")
+    released = threading.Event()
+
+    class Release(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "0/1 parents" in record.getMessage():
+                released.set()  # the parent is read only once the stream has said it waits
+
+    def read_parent(value: str) -> list[dict[str, Any]]:
+        assert released.wait(timeout=60), "no progress line while the parent was held"
+        return [{"Id": value}]
+
+    handler = Release()
+    logger.addHandler(handler)
+    progress = fan_out.Progress(OVER_UNDER, logger, Counter(), FakeClock(step=4.0), announce=False)
+    progress.start(1, "all_vouchers")
+    try:
+        with caplog.at_level(logging.INFO), ThreadPoolExecutor(1) as pool:
+            records = list(fan_out.read_per_parent(["v1"], read_parent, pool, 1, progress))
+    finally:
+        logger.removeHandler(handler)
+    assert records == [{"Id": "v1"}]
+    lines = [m.string for m in progress_lines(caplog, OVER_UNDER)]
+    assert lines[0].startswith(f"{OVER_UNDER}: 0/1 parents, 0 records, ")
+    assert lines[0].endswith("ETA unknown")
+    assert not [r for r in caplog.records if r.getMessage().endswith("; done")]  # announce=False
