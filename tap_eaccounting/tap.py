@@ -210,8 +210,8 @@ class TapEAccounting(Tap):
         starts, running ones end at their next record). A ``FatalError`` or an unexpected error stops
         the run the same way, and propagates once the running streams ended. Every run ends with the
         summary block (``run_summary``). Deselected streams are skipped without a log line; a selected
-        fan-out stream that ``fan_out_streams`` does not enable with one INFO line, and is listed in
-        the summary as skipped."""
+        fan-out stream that ``fan_out_streams`` does not enable is skipped with one INFO line, and
+        listed in the summary as skipped."""
         summary = RunSummary()
         selected = [s for s in self.streams.values() if s.selected]
         for stream in self.streams.values():  # the catalog's order
