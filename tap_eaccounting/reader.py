@@ -319,7 +319,10 @@ class Reader:
         return self.stream or q.label
 
     def _progress(self, q: ListQuery, number: int, total: int) -> None:
-        self.logger.info("%s page %d/%d", q.label, number, total)
+        # A one-page read (most per-parent reads: one per customer or voucher) says nothing worth a line
+        # at INFO; fan-out streams log their own progress (fan_out.py).
+        level = logging.DEBUG if total <= 1 else logging.INFO
+        self.logger.log(level, "%s page %d/%d", q.label, number, total)
 
     # -- the probe ----------------------------------------------------------------------------------
     def probe(self, q: ListQuery) -> Page | None:

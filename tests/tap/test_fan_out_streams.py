@@ -110,6 +110,9 @@ def test_everything_selected_syncs_only_the_enabled_fan_out_stream(
     recipients = run.records[RECIPIENTS]
     assert len(recipients) == len({(r["CustomerId"], r["ElectronicAddress"]) for r in recipients})
     assert len(recipients) == counts[BY_NAME[RECIPIENTS].path] > 0
+    # One page per customer: no "page 1/1" line per parent at INFO (the progress lines say it instead).
+    info = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert not [m for m in info if m.startswith(f"{RECIPIENTS} page ")]
     # The other: no SCHEMA, no record, no request, one line saying how to turn it on, skipped.
     assert not [m for m in run.messages if m.get("stream") == OVER_UNDER]
     served = fresh_sandbox.admin("GET", "stats")["endpoints"]
