@@ -39,7 +39,7 @@ def test_every_record_once_whatever_the_page_size(
 ) -> None:
     expected = object_ids(sandbox, "customers")
     assert len(expected) == 80  # the demo company; the page counts above assume it
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG)  # a one-page read logs its page line at DEBUG
     run = run_tap(tap_config(sandbox, tmp_path, page_size=page_size), ["customers"])
     ids = [r["Id"] for r in run.records["customers"]]
     assert sorted(ids) == sorted(expected)  # each exactly once: no gap, no duplicate
@@ -51,7 +51,7 @@ def test_every_record_once_whatever_the_page_size(
 def test_zero_records_is_one_request(
     sandbox: SandboxServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG)  # a one-page read logs its page line at DEBUG
     config = tap_config(sandbox, tmp_path, start_date="2999-01-01T00:00:00Z")
     run = run_tap(config, ["customers"])
     assert run.records["customers"] == []
@@ -77,7 +77,7 @@ def test_page_size_refused_with_400_is_halved(
 ) -> None:
     fresh_sandbox.admin("POST", "config", {"reject_oversize_page": True})
     expected = object_ids(fresh_sandbox, "vouchers")
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG)  # a one-page read logs its page line at DEBUG
     run = run_tap(tap_config(fresh_sandbox, tmp_path, page_size=2000), ["all_vouchers"])
     assert sorted(_all_voucher_ids(run)) == sorted(expected)
     assert any("page size 2000 refused" in r.getMessage() for r in caplog.records)
