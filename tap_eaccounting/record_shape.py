@@ -16,7 +16,7 @@ The live API sends two things a loader cannot take as they come:
 
 Speed: a pass-through record (``paging.RawRecord``, the API's own bytes) is checked by one msgspec decode
 into a per-stream struct that declares every top-level property (an undeclared one fails it), decodes the
-date-time fields and the objects that hold some, and skips everything else as slices of the bytes; the
+date-time fields and the objects that hold some, and everything else as cheaply as it can (``_ANY_JSON``); the
 date-times are then matched against RFC 3339 UTC. A record that passes goes out untouched. One whose
 date-times need rewriting gets the new values spliced into its bytes (``"DueDate":"2026-06-24"`` ->
 ``"DueDate":"2026-06-24T00:00:00Z"``, each checked by its count); only a record with an undeclared
@@ -28,6 +28,7 @@ same way on its dict.
 from __future__ import annotations
 
 import operator
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -35,8 +36,8 @@ from typing import Any
 
 import msgspec
 
-from eaccounting_api import timeparse
-from eaccounting_api.paging import RawRecord
+from eaccounting_api import paging, timeparse
+from eaccounting_api.paging import Page, RawRecord
 
 Record = dict[str, Any]
 LEAF = "date-time"  # a tree node that is a date-time value (or an array of them)
@@ -57,6 +58,11 @@ _JSON_TYPES: dict[str, Any] = {
     "array": list[msgspec.Raw],
     "null": None,
 }
+# A declared property that holds no date-time: any JSON value, decoded as cheaply as msgspec can (a
+# scalar as itself, an array or object one level deep as slices of the bytes). Half the cost of
+# ``msgspec.Raw`` for every property (bench/TRANSPORT_PROFILE.md): a Raw per scalar is dearer than the
+# scalar.
+_ANY_JSON: Any = str | int | float | bool | None | list[msgspec.Raw] | dict[str, msgspec.Raw]
 
 
 @dataclass
@@ -64,6 +70,27 @@ class Checked:
     record: Record  # what to emit in place of the record checked
     undeclared: dict[str, Any] = field(default_factory=dict)  # name -> value, for ``declare``
     not_dates: list[tuple[str, str]] = field(default_factory=list)  # (property path, value) emitted null
+
+
+class ShapedRecord(RawRecord):
+    """A ``RawRecord`` checked with its page (``RecordShape.decode_page``): ``shaped`` is the shape's
+    generation then, the bytes to emit if rewritten, the rewrites and the values that are no dates."""
+
+    __slots__ = ("shaped",)
+
+    def __init__(self, raw: msgspec.Raw, fields: dict[str, Any], shaped: Any) -> None:
+        super().__init__(raw, fields)
+        self.shaped: tuple[int, bytes | None, list[Fix], list[tuple[str, str]]] | None = shaped
+
+
+@dataclass(frozen=True)
+class _PageCheck:
+    """What ``decode_page`` needs of one generation of the shape (built once, shared by threads)."""
+
+    generation: int
+    decoder: msgspec.json.Decoder[Any]  # a record, as ``_build``'s struct
+    level: Level | None
+    attrs: dict[str, str]  # property -> its struct attribute
 
 
 def json_type(value: Any) -> str:
@@ -127,12 +154,17 @@ class RecordShape:
         self.tree = date_time_tree(schema)
         self.added: set[str] = set()  # properties ``declare`` declared
         self.nulls: set[str] = set()  # undeclared properties only ever seen null
+        self._lock = threading.RLock()  # ``decode_page`` runs in the page pool's threads
         self._compile()
 
     def _compile(self) -> None:
-        self.declared = frozenset(self.schema["properties"])
-        self._decoder: msgspec.json.Decoder[Any] | None = None  # built for the first pass-through record
-        self._level: Level | None = None  # where its date-times are (None: it has none)
+        with self._lock:
+            self.declared = frozenset(self.schema["properties"])
+            self._decoder: msgspec.json.Decoder[Any] | None = None  # built for the first record
+            self._level: Level | None = None  # where its date-times are (None: it has none)
+            self._page_check: _PageCheck | None = None
+            # A record checked with its page under an older generation is checked again (``check``).
+            self.generation = getattr(self, "generation", 0) + 1
 
     def _build(self) -> msgspec.json.Decoder[Any]:
         """The decoder of a pass-through record: every property the schema declares (and those only ever
@@ -149,22 +181,62 @@ class RecordShape:
             elif name in self.nulls:
                 kind = None
             else:
-                kind = msgspec.Raw
+                kind = _ANY_JSON
             fields.append((f"p{i}", kind, msgspec.field(default=None, name=name)))
         self._level = (
             _level(self.tree, [f"p{names.index(name)}" for name in self.tree]) if self.tree else None
         )
         self._decoder = msgspec.json.Decoder(msgspec.defstruct("Record", fields, forbid_unknown_fields=True))
+        self._page_check = _PageCheck(
+            self.generation,
+            self._decoder,
+            self._level,
+            {name: f"p{i}" for i, name in enumerate(names)},
+        )
         return self._decoder
+
+    # -- a whole page, in the page pool's threads ----------------------------------------------------------
+    def decode_page(self, content: bytes, where: str, raw_fields: tuple[str, ...]) -> Page:
+        """``paging.decode_page`` with ``raw_fields``, every record also checked as ``check`` does, in
+        the same decode that picks its ``raw_fields`` (one decode of each record, not two): records come
+        as ``ShapedRecord``s, and ``check`` only applies what was found. A record that does not fit
+        ``_build``'s struct (an undeclared property, a value not of an added property's type) comes
+        as a plain ``RawRecord``, checked by ``check`` alone."""
+        with self._lock:
+            if self._decoder is None:
+                self._build()
+            page_check = self._page_check
+        assert page_check is not None
+        if any(name not in page_check.attrs for name in raw_fields):
+            return paging.decode_page(content, where, raw_fields)
+        page, items = paging.raw_page(content, where)
+        decode = page_check.decoder.decode
+        get = operator.attrgetter(*(page_check.attrs[name] for name in raw_fields))
+        one = len(raw_fields) == 1
+        for item in items:
+            try:
+                struct = decode(item)
+            except msgspec.ValidationError:
+                page.data.append(paging.raw_record(item, raw_fields, where))
+                continue
+            values = get(struct)
+            fields = dict(zip(raw_fields, (values,) if one else values, strict=True))
+            page.data.append(ShapedRecord(item, fields, _shaped(item, struct, page_check)))
+        return page
 
     # -- checking -------------------------------------------------------------------------------------
     def check(self, record: Record) -> Checked | None:
         """``None`` when the record may go out as it is, else what to emit and what to declare."""
         if not isinstance(record, RawRecord):
             return self._check_dict(record)
+        if isinstance(record, ShapedRecord) and record.shaped and record.shaped[0] == self.generation:
+            _, spliced, found, bad = record.shaped
+            return self._fixed(record, spliced, found, bad) if found else None
         raw = record.raw
+        with self._lock:
+            decoder = self._decoder or self._build()
         try:
-            decoded = (self._decoder or self._build()).decode(raw)
+            decoded = decoder.decode(raw)
         except msgspec.ValidationError:
             return self._full(raw)
         if self._level is None:
@@ -174,9 +246,13 @@ class RecordShape:
         _collect(decoded, self._level, "", fixes, not_dates)
         if not fixes:
             return None
-        spliced = _splice(bytes(raw), fixes)
+        return self._fixed(record, _splice(bytes(raw), fixes), fixes, not_dates)
+
+    def _fixed(
+        self, record: RawRecord, spliced: bytes | None, fixes: list[Fix], not_dates: list[tuple[str, str]]
+    ) -> Checked | None:
         if spliced is None:
-            return self._full(raw)
+            return self._full(record.raw)
         record.raw = msgspec.Raw(spliced)
         for name, old, new in fixes:  # the decoded key fields: a rewritten replication key too
             if record.get(name) == old:
@@ -209,6 +285,10 @@ class RecordShape:
         """Declare ``name`` in the schema as ``value``'s JSON type, nullable (an object as an object with
         any properties, an array with any items), or widen a property declared so to take it too. The
         new type list when the schema changed; ``None`` when it did not (a ``null`` carries no type)."""
+        with self._lock:  # the schema is read by ``_build`` in the page pool's threads too
+            return self._declare(name, value)
+
+    def _declare(self, name: str, value: Any) -> list[str] | None:
         properties: dict[str, Any] = self.schema["properties"]
         kind = json_type(value)
         if kind == "null":
@@ -286,27 +366,40 @@ def _collect(obj: Any, level: Level, prefix: str, fixes: list[Fix], not_dates: l
             _collect(value, sub, f"{prefix}{name}.", fixes, not_dates)
 
 
+def _shaped(raw: msgspec.Raw, struct: Any, page_check: _PageCheck) -> Any:
+    """``ShapedRecord.shaped`` of one record of a page."""
+    if page_check.level is None:
+        return (page_check.generation, None, [], [])
+    fixes: list[Fix] = []
+    not_dates: list[tuple[str, str]] = []
+    _collect(struct, page_check.level, "", fixes, not_dates)
+    if not fixes:
+        return (page_check.generation, None, fixes, not_dates)
+    spliced = _splice(bytes(raw), fixes)
+    return None if spliced is None else (page_check.generation, spliced, fixes, not_dates)
+
+
 def _splice(raw: bytes, fixes: list[Fix]) -> bytes | None:
     """``raw`` with each ``"<name>":"<old>"`` replaced, when each occurs exactly as often as it was
     found decoded; ``None`` when not (whitespace, an escape, a date-time inside an array of strings, or
     the same text under a property that is no date-time). Inside a JSON string every quote is escaped,
     so the pattern cannot match there."""
-    wanted: dict[tuple[str, str], list[Any]] = {}
-    for name, old, new in fixes:
-        wanted.setdefault((name, old), [new, 0])[1] += 1
-    for (name, old), (new, count) in wanted.items():
-        needle = f'"{name}":"{old}"'.encode()
-        replacement = (f'"{name}":"{new}"' if new is not None else f'"{name}":null').encode()
-        if count == 1:
-            at = raw.find(needle)
-            if at < 0 or raw.find(needle, at + len(needle)) >= 0:
-                return None
-            raw = raw[:at] + replacement + raw[at + len(needle) :]
-        elif raw.count(needle) == count:
-            raw = raw.replace(needle, replacement)
-        else:
+    counts: dict[Fix, int] = {}
+    for fix in fixes:
+        counts[fix] = counts.get(fix, 0) + 1
+    for fix, count in counts.items():
+        needle, replacement = _needle(*fix)
+        if raw.count(needle) != count:
             return None
+        raw = raw.replace(needle, replacement)
     return raw
+
+
+@lru_cache(maxsize=4096)
+def _needle(name: str, old: str, new: str | None) -> tuple[bytes, bytes]:
+    """What ``_splice`` looks for and puts in its place (the same dates recur across records)."""
+    replacement = f'"{name}":"{new}"' if new is not None else f'"{name}":null'
+    return f'"{name}":"{old}"'.encode(), replacement.encode()
 
 
 def _fix_dict(node: Any, tree: Tree, prefix: str, not_dates: list[tuple[str, str]]) -> bool:
