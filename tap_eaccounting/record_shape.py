@@ -389,9 +389,15 @@ def _splice(raw: bytes, fixes: list[Fix]) -> bytes | None:
         counts[fix] = counts.get(fix, 0) + 1
     for fix, count in counts.items():
         needle, replacement = _needle(*fix)
-        if raw.count(needle) != count:
+        if count == 1:  # the common case: one scan to it, one past it (half the cost of count + replace)
+            at = raw.find(needle)
+            if at < 0 or raw.find(needle, at + len(needle)) >= 0:
+                return None
+            raw = raw[:at] + replacement + raw[at + len(needle) :]
+        elif raw.count(needle) == count:
+            raw = raw.replace(needle, replacement)
+        else:
             return None
-        raw = raw.replace(needle, replacement)
     return raw
 
 
