@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13 python3.14; 
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lint typecheck spec-check unit test clean demo
+.PHONY: install lint typecheck spec-check unit test clean demo walkthrough
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "make: no Python >= 3.11 found (tried python3, python3.11 ..." \
@@ -59,3 +59,9 @@ clean:
 # row-count table and a query. Run it twice: the second run is incremental.
 demo: .meltano/.installed
 	BIN=$(BIN) bash scripts/demo.sh
+
+# A fresh Meltano project outside the repo, as README "Use it in your own Meltano project" says: the
+# plugins from this repo's git URL at HEAD (committed content only; `make walkthrough REV=<rev>`), auth at
+# a sandbox, `meltano run` into an embedded PostgreSQL, the column types; prints the transcript.
+walkthrough: install
+	$(BIN)/python scripts/meltano_walkthrough.py $(if $(REV),--rev $(REV))

@@ -5,7 +5,9 @@ from its state): the API requests the sandbox answered, the RECORD messages, the
 them, what the tap learned about the endpoints (``api_capabilities`` in its STATE), the exit codes, and
 the problems the matrix's checks found (``-``: none). Prints; asserts nothing.
 
-    .venv/bin/python bench/profile_matrix_report.py [--profile NAME ...] [--switches]
+    .venv/bin/python bench/profile_matrix_report.py [--profile NAME ...] [--switches] [--heavy]
+
+``--heavy`` adds the matrix's heavy-churn cases (``heavy-churn:<profile>``, ``HEAVY_CHURN``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tap.profile_matrix import (  # noqa: E402 - after the path the harness is f
     Case,
     RunResult,
     check,
+    heavy_churn_cases,
     learned,
     profile_cases,
     run_case,
@@ -68,10 +71,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", action="append", help="only these profiles (repeatable)")
     parser.add_argument("--switches", action="store_true", help="also every switch value alone")
+    parser.add_argument("--heavy", action="store_true", help="also the heavy-churn cases")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)  # the tap's own log lines; problems are printed below
     cases = [c for c in profile_cases() if not args.profile or c.profile in args.profile]
     cases += switch_cases() if args.switches else []
+    cases += heavy_churn_cases() if args.heavy else []
     header = ["profile", "requests", "records", "distinct", "exit", "seconds", "problems", "learned"]
     rows = [header]
     with (

@@ -74,6 +74,8 @@ class EAccountingClient:
         self._adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 1), max_retries=0)
         self._local = threading.local()
         self._stats_lock = threading.Lock()
+        # requests, retries, 429 (and 429_wait_ms waited after them), limiter_waits (and limiter_wait_ms),
+        # incomplete_bodies, error_<status or class>
         self.stats: Counter[str] = Counter()
         self.retry.listeners.append(self._count_retry)
 
@@ -106,6 +108,7 @@ class EAccountingClient:
             self._count("incomplete_bodies")
         if isinstance(exc, EAccountingError) and exc.status == 429:
             self._count("429")
+            self._count("429_wait_ms", round(wait * 1000))
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -164,7 +167,10 @@ class EAccountingClient:
         settings = session.merge_environment_settings(url, {}, None, None, None)
 
         def send(prepare: Callable[[], requests.PreparedRequest]) -> requests.Response:
-            self.limiter.acquire(key)  # may block: authenticate after it, so the token is as fresh as can be
+            waited = self.limiter.acquire(key)  # may block: authenticate after it, so the token is fresh
+            if waited > 0:
+                self._count("limiter_waits")
+                self._count("limiter_wait_ms", round(waited * 1000))
             prepared = prepare()
             self._count("requests")
             started = time.perf_counter()

@@ -23,6 +23,7 @@ def book_invoices(ctx: Ctx, invoices: list[Record], receivables: int, sales: int
     for inv in invoices[: BASE_CUSTOMER_INVOICES * 2]:
         day = date.fromisoformat(inv["InvoiceDate"][:10])
         total, vat = inv["TotalAmount"], inv["TotalVatAmount"]
+        net = round(total - vat, 2)  # 2 decimals, like every amount the API sends (no float noise)
         text = f"Faktura {inv['InvoiceNumber']}"
         rec = voucher(
             ctx,
@@ -30,7 +31,7 @@ def book_invoices(ctx: Ctx, invoices: list[Record], receivables: int, sales: int
             text,
             [
                 (receivables, max(total, 0.0), max(-total, 0.0), text),
-                (sales, max(-(total - vat), 0.0), max(total - vat, 0.0), text),
+                (sales, max(-net, 0.0), max(net, 0.0), text),
                 (vat_account, max(-vat, 0.0), max(vat, 0.0), text),
             ],
             VoucherType=invoice_voucher_type(credit=inv["IsCreditInvoice"]),

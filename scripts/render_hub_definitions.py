@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from tap_eaccounting.client import OPT_IN_STREAMS
+from tap_eaccounting.streams import SINGLE_OBJECT_STREAMS
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB_DIR = ROOT / "meltano-hub"
@@ -119,8 +119,10 @@ PLUGINS = {
     "tap-eaccounting": Plugin(
         "extractors",
         TAP_COMMANDS,
-        # Meltano selects every stream, ignoring the tap's selected_by_default=False (one request per record).
-        {"select": ["*.*", *(f"!{name}.*" for name in sorted(OPT_IN_STREAMS))]},
+        # Meltano selects every stream, ignoring the tap's selected_by_default=False: company_settings (no
+        # key: appended on every run) is left out here; the fan-out streams hold themselves back unless
+        # the fan_out_streams setting lists them.
+        {"select": ["*.*", *(f"!{s.name}.*" for s in SINGLE_OBJECT_STREAMS if not s.selected_by_default)]},
     ),
     "target-eaccounting": Plugin("loaders", TARGET_COMMANDS),
 }

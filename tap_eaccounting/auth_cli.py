@@ -144,6 +144,17 @@ def _load_config(paths: Sequence[str], env_prefix: str = DEFAULT_ENV_PREFIX) -> 
     return config
 
 
+def _code_joined(argv: Sequence[str]) -> list[str]:
+    """``--code VALUE`` as ``--code=VALUE``: the identity server's codes are opaque and may start with
+    ``-``, which argparse would otherwise take for an option ("expected one argument")."""
+    joined: list[str] = []
+    words = iter(argv)
+    for word in words:
+        value = next(words, None) if word == "--code" else None
+        joined.append(word if value is None else f"--code={value}")
+    return joined
+
+
 def main(argv: Sequence[str] | None = None, stream_scopes: Mapping[str, Sequence[str]] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tap-eaccounting auth")
     config_help = f"config JSON, or {ENV_CONFIG} for the environment's settings (repeatable)"
@@ -165,7 +176,7 @@ def main(argv: Sequence[str] | None = None, stream_scopes: Mapping[str, Sequence
     exchange.add_argument("--redirect-uri")
     status = sub.add_parser("status", parents=[common], help="show token health (no secrets)")
     status.add_argument("--verify", action="store_true", help="also obtain a working access token")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_code_joined(sys.argv[1:] if argv is None else argv))
     if not args.config:
         parser.error("--config is required")
     with exit_on_reauthorization():

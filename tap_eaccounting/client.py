@@ -14,7 +14,8 @@ never be read again. Instead a child lists its parent's ids itself (once per run
   *sibling* list (``/accounts`` for ``/accounts/{fiscalyearId}``) with one request whether any row changed
   since the run's watermark, and reads nothing else when none did (``probe_sibling`` has the argument);
 * a full-table child (bank transactions, auto-invoice recipients, ...) reads every parent in one
-  partition-free pass, up to ``max_concurrency`` parents at a time, emitted in parent order.
+  partition-free pass, ``max_concurrency`` parents at a time, in parent order, logging its progress
+  (``fan_out``, which also says why a fan-out stream syncs only when ``fan_out_streams`` lists it).
 """
 
 from __future__ import annotations
@@ -23,19 +24,17 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
 
 from eaccounting_api import paging
 from eaccounting_api.authenticator import EAccountingAuthenticator
 from eaccounting_api.errors import BadRequestError, NotFoundError
-from tap_eaccounting import deletes
+from tap_eaccounting import deletes, fan_out
 from tap_eaccounting.reader import ListQuery, Reader
 from tap_eaccounting.record_output import RecordOutput
 from tap_eaccounting.runtime import Runtime
@@ -46,8 +45,6 @@ if TYPE_CHECKING:
 
 Record = dict[str, Any]
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
-# Off unless selected: one request per voucher, and a keyless single object (appended by loaders each run).
-OPT_IN_STREAMS = frozenset({"voucher_over_under_payments", "company_settings"})
 FISCAL_YEAR_DOES_NOT_EXIST = "3001"  # ErrorCode (docs/API_FACTS.md#error-codes)
 # Stream-level state key of a partitioned child: the lower bound of the sibling probe (see probe_sibling).
 WATERMARK_KEY = "sibling_watermark"
@@ -60,8 +57,8 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-class EAccountingStream(Stream):
-    """One list endpoint, configured by its ``StreamDef`` row."""
+class EAccountingStream(fan_out.FanOutSelection):
+    """One list endpoint, configured by its ``StreamDef`` row (selected as ``FanOutSelection`` says)."""
 
     # Records are the API's JSON as decoded: no per-record type conversion (the schema is tolerant).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -72,10 +69,10 @@ class EAccountingStream(Stream):
         schema = load_schema(definition.name)
         if tap.config.get("detect_deletes"):
             schema["properties"][deletes.DELETED_AT] = {"type": ["string", "null"], "format": "date-time"}
-        # One request per voucher: opt-in (select it in the catalog), see README.md ("Streams").
-        self.selected_by_default = definition.name not in OPT_IN_STREAMS
+        self.selected_by_default = not definition.fan_out  # and off unless enabled (``selected``)
         super().__init__(tap, schema=schema, name=definition.name)
         self.definition = definition
+        self.fan_out_off = definition.fan_out and definition.name not in runtime.fan_out_enabled
         self.runtime = runtime
         self.primary_keys = list(definition.keys)
         self.replication_key = definition.replication_key
@@ -254,7 +251,7 @@ class EAccountingStream(Stream):
     def read_records(self, context: Context | None) -> Iterator[Record]:
         d = self.definition
         if d.parent and d.parent_key and not d.replication_key:
-            yield from self.fan_out(self.runtime.parent_ids(d.parent, self))
+            yield from self.read_parents(d.parent)
             return
         if d.parent_key and context and self._unchanged:
             return  # the sibling probe found no change in any partition
@@ -288,24 +285,21 @@ class EAccountingStream(Stream):
             # deleted meanwhile also lands here.
             self.logger.debug("%s: no records for %s %s", self.name, key, parent_value)
 
-    def fan_out(self, parent_values: list[str]) -> Iterator[Record]:
-        """Read every parent's records, ``max_concurrency`` parents at a time, emitted in parent order."""
-        window = self.runtime.max_concurrency
-        futures: dict[int, Future[list[Record]]] = {}
-
-        def read_all(value: str) -> list[Record]:
-            return list(self.read_child(self.runtime.reader(self), value, None))
-
-        try:
-            for index, value in enumerate(parent_values):
-                futures[index] = self.runtime.fanout.submit(read_all, value)
-                if index >= window:
-                    yield from futures.pop(index - window).result()
-            for index in sorted(futures):
-                yield from futures.pop(index).result()
-        finally:
-            for pending in futures.values():
-                pending.cancel()
+    def read_parents(self, parent: str) -> Iterator[Record]:
+        """Every parent's records, in parent order, with progress lines (``fan_out.read_per_parent``)."""
+        rt = self.runtime
+        progress = fan_out.Progress(
+            self.name, self.logger, rt.client.stats, rt.clock, announce=self.definition.fan_out
+        )
+        parents = rt.parent_ids(parent, self)
+        progress.start(len(parents), parent)
+        return fan_out.read_per_parent(
+            parents,
+            lambda v: list(self.read_child(rt.reader(self), v, None)),
+            rt.fanout,
+            rt.max_concurrency,
+            progress,
+        )
 
     def cap_bookmark(self, context: Context | None, server_time: str | None, since: str | None) -> None:
         """Cap the new bookmark at page 1's ``ServerTimeUtc`` minus ``TAIL_OVERLAP``, never below the

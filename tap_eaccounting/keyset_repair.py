@@ -29,9 +29,11 @@ def keyset(
     inside: Callable[[Record], bool],
     *,
     since: str | None = None,
+    served: Callable[[list[Record]], None] | None = None,
 ) -> Iterator[Record]:
     """Sequential keyset pagination over ``where`` ordered by ``keys`` (churn cannot skip a row);
-    ``since``: the value of the endpoint's own "since" parameter (default: the query's bound)."""
+    ``since``: the value of the endpoint's own "since" parameter (default: the query's bound);
+    ``served``: sees every page's rows, also those already emitted (which are not yielded again)."""
     q = ctx.q
     since_value = (since or q.since) if q.since_param else None
     cursor: tuple[Any, ...] | None = None
@@ -51,6 +53,8 @@ def keyset(
         if not ctx.book.get(q.endpoint).orderby_usable:
             raise RepairFailed(f"{q.endpoint} ignores $orderby")
         ctx.count(page.data)
+        if served is not None:
+            served(page.data)
         yield from ctx.emit(page.data)
         rows = len(page.data)
         more = page.total_results > rows or page.total_pages > 1 or ctx.meta_doubt
@@ -91,10 +95,14 @@ def tail(ctx: ReadContext, size: int) -> Iterator[Record]:
     def inside(row: Record) -> bool:
         return ctx.at_or_after(row, from_ticks)
 
-    for record in keyset(ctx, size, where, q.order_keys, inside, since=since):
+    def served(rows: list[Record]) -> None:
+        # Every row served, not only those emitted: a row created while the walk ran and already
+        # emitted by one of its later pages is still churn (its insert may have shifted others).
+        if any(ctx.at_or_after(row, t0_ticks) for row in rows):
+            ctx.stats.churn = True
+
+    for record in keyset(ctx, size, where, q.order_keys, inside, since=since, served=served):
         ctx.stats.tail_records += 1
-        if ctx.at_or_after(record, t0_ticks):
-            ctx.stats.churn = True  # created or modified while the walk ran
         yield record
 
 

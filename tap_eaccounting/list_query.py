@@ -58,5 +58,7 @@ class ReadStats:
     # The last read: requests, passes (a fallback or a re-read is a pass), and the reconciliation.
     read_requests: int = 0
     passes: int = 0
+    settle_rounds: int = 0
+    unsettled: bool = False  # MAX_SETTLE_ROUNDS rounds, none of them one response
     expected: int = 0  # smallest TotalNumberOfResults of the last pass
     distinct: int = 0  # distinct keys served by the query the last pass ran

@@ -67,6 +67,7 @@ class ReadContext:
     emitted: set[tuple[Any, ...]] = field(default_factory=set)
     counted: dict[bool, set[Any]] = field(default_factory=lambda: {False: set(), True: set()})
     max_total: int = 0  # the largest TotalNumberOfResults of the read
+    latest_total: int = 0  # the TotalNumberOfResults of the read's latest walk page
     size: int = paging.DEFAULT_PAGE_SIZE  # the page size served (for the bound)
     # The current pass:
     restricted: bool = False  # the query sent carries the "since" restriction
@@ -126,6 +127,7 @@ class ReadContext:
         pass (no repair follows), also a row stamped after page 1: churn that left the count as it was
         (as many rows created as deleted) still moves rows between pages."""
         self.totals.append(page.total_results)
+        self.latest_total = page.total_results
         self.max_total = max(self.max_total, page.total_results)
         if len(self.totals) > 1 and page.total_results != self.totals[0]:
             self.churn = self.stats.churn = True

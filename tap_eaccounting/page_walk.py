@@ -13,9 +13,15 @@ A re-read walks backward (``descending``): page 1 for the count, then the last p
 at a time, then page 1 again. Deletes shift later rows toward page 1, i.e. onto pages not read yet, so
 against an order that only changes by deletes and rows added at the end (the reader re-reads in
 replication-key order where there is one: new and modified rows go to the end), no row that stays put
-hides from it, whatever the first (forward, concurrent) walk lost. A row hidden from the first walk and
-modified during the second before it was reached can still be missed (the next run reads it: bookmarks
-are capped at page 1's ``ServerTimeUtc``).
+hides from it, whatever the first (forward, concurrent) walk lost. Only a row modified during the walk,
+before the walk reached it, can hide from it: it moved to the end, already read.
+
+A **settle round** (``settle``) reads exactly those: in replication-key order, from the last page
+backward down to the first page whose first row is stamped before ``below`` (the ``ServerTimeUtc`` the
+previous walk or round started at), so every row stamped at or after ``below`` is read, in its newest
+version. The same argument holds within the round for rows it does not see modified; a row modified
+during the round moved to the end again. A round of one response is one snapshot, so none can hide from
+it (``atomic``): the reader settles a read with rounds until one is (``reader``, "Settling").
 """
 
 from __future__ import annotations
@@ -47,6 +53,9 @@ class PageWalk:
     bounds: list[Bound | None] = field(default_factory=list)  # first and last key of each page
     first: Page | None = None
     next_page: int = 0  # the page after the highest one read (``_extend`` goes on from there)
+    start: str | None = None  # ServerTimeUtc of the walk's (or round's) first response
+    responses: int = 0  # pages served to this walk (or round)
+    stamped: bool = False  # a settle round served a row stamped at or after its ``below``
 
     @property
     def multi_page(self) -> bool:
@@ -56,6 +65,7 @@ class PageWalk:
         ctx = self.ctx
         first = ctx.requests.first(ctx.q, self.ask)
         self.first = first
+        self.start = first.server_time
         if ctx.stats.first_server_time is None:
             ctx.stats.first_server_time = first.server_time
         ctx.note(first)
@@ -97,6 +107,7 @@ class PageWalk:
         ctx.check(data, ask, self.inside, keys)
         ctx.stats.pages += 1
         self.pages_read += 1
+        self.responses += 1
         self.last_fresh = len(ctx.count(data, keys))
         self.rows += len(data)
         self.last_rows = len(data)
@@ -154,6 +165,48 @@ class PageWalk:
                 highest = (self.last_rows, self.last_fresh)
         self.last_rows, self.last_fresh = highest or (0, 0)
         self.next_page = planned + 1
+
+    def settle(self, below: str) -> Iterator[Record]:
+        """A settle round (see the module docstring): from the last page (as the read's latest
+        ``TotalNumberOfResults`` places it; once higher if its answer counts more rows) backward, down
+        to the first page that starts with a row stamped before ``below``, or page 1."""
+        ctx = self.ctx
+        self.size = self.ask.size
+        floor = paging.instant_ticks(below)
+        number = self._last_page(ctx.latest_total)
+        moved_up = False
+        while True:
+            try:
+                page = ctx.requests.get(ctx.q, replace(self.ask, page=number))
+            except BadRequestError as exc:
+                ctx.logger.debug("%s: page %d refused (%s): past the last page", ctx.q.label, number, exc)
+                if number <= paging.FIRST_PAGE:
+                    self.responses += 2  # nothing read: the round settles nothing
+                    return
+                number -= 1  # rows were deleted meanwhile
+                continue
+            if self.start is None:
+                self.start = page.server_time
+            ctx.note(page)
+            last = self._last_page(page.total_results)
+            if last > number and not moved_up:
+                moved_up, number = True, last  # rows were added at the end: start from there
+                self.responses += 1  # not taken, but it makes the round more than one snapshot
+                continue
+            self.progress(number, last)
+            yield from self._take(page)
+            self.stamped = self.stamped or any(ctx.at_or_after(r, floor) for r in page.data)
+            if number <= paging.FIRST_PAGE or (page.data and not ctx.at_or_after(page.data[0], floor)):
+                return
+            number = min(number - 1, last)  # an empty page: past the end, rows were deleted meanwhile
+
+    @property
+    def atomic(self) -> bool:
+        """The walk (or round) was one response: one consistent snapshot."""
+        return self.responses == 1
+
+    def _last_page(self, total: int) -> int:
+        return max(paging.FIRST_PAGE, math.ceil(max(total, 0) / max(self.size, 1)))
 
     def _extend(self) -> Iterator[Record]:
         """Past the computed last page, while pages come back full, bring new keys, and the counts do not

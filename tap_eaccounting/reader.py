@@ -66,13 +66,26 @@ rows written meanwhile go to the end and deletes shift rows onto pages not read 
 A shortfall that remains is a WARNING with the counts, or ``IncompleteReadError`` with
 ``strict_completeness`` (meant for sources without churn, where any shortfall is a lost row).
 
+**Settling** (a scan in replication-key order: ``$orderby`` usable, a replication key). A backward
+re-read misses only a row modified while it ran, before it reached the row (the row moved to the end,
+already read). So **settle rounds** follow (``PageWalk.settle``): each reads every row stamped since the
+previous pass began, from the end backward; a round of one response is one snapshot and settles the
+read, a longer one is followed by another. A forward walk that ends reconciled with no churn seen costs
+one round too (the **settle check**): inserts and deletes that keep the count can hide a row from a
+concurrent walk, and leave rows stamped after it began at the end of the order; if the last page shows
+none, the walk was a snapshot, else the read is read again, then settled. At most ``MAX_SETTLE_ROUNDS``
+rounds (the check included); a list written to faster than one response can catch ends unsettled, with
+a WARNING naming the rounds and the counts. Assumed: a write is stamped at or after the
+``ServerTimeUtc`` of every response served before it (UNVERIFIED). Without a usable order or a
+replication key nothing shows where writes went: such a scan has the count and one backward re-read.
+
 **Termination.** A read makes at most ``request_bound(total, size)`` requests: ``total`` is the largest
 ``TotalNumberOfResults`` (or count of distinct keys, if larger) any of its responses showed, ``size`` the
 page size the endpoint serves. ``ListRequests`` enforces it: at the bound the read stops, reconciles
 and warns. Before the bound, every loop ends on its own: walks after the computed pages, or on a short,
 empty, refused or all-seen page; a keyset when its cursor does not advance (then the filter is learned
-ignored); passes after one restart for ``$filter``, the restarts of at most ``MAX_DIAGNOSES`` diagnoses
-and one re-read.
+ignored); a settle round at page 1 at the latest; passes after one restart for ``$filter``, the
+restarts of at most ``MAX_DIAGNOSES`` diagnoses, one re-read and ``MAX_SETTLE_ROUNDS`` settle rounds.
 
 Incremental children (one state partition per parent) add no path around these reads: ``Reader.probe``
 only *counts* the rows of the flat sibling list at or after a watermark (one request, ``$pagesize=1``;
@@ -87,7 +100,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from eaccounting_api import paging
@@ -108,8 +121,10 @@ from tap_eaccounting.list_requests import (
     Relearned,
 )
 from tap_eaccounting.page_walk import PageWalk
+from tap_eaccounting.pass_plan import MAX_SETTLE_ROUNDS, PassPlan, Step
 
 __all__ = [
+    "MAX_SETTLE_ROUNDS",
     "PROBE_BOUND",
     "IncompleteReadError",
     "ListQuery",
@@ -122,7 +137,8 @@ __all__ = [
 MAX_REREADS = 1
 # The most requests one probe makes: its request, again after each of at most MAX_DIAGNOSES diagnoses.
 PROBE_BOUND = (1 + MAX_DIAGNOSES) * DIAGNOSIS_REQUESTS
-_MAX_PASSES = 2 + MAX_DIAGNOSES + MAX_REREADS  # a guard only: restarts end on their own (see above)
+# A guard only: restarts end on their own (see above).
+_MAX_PASSES = 2 + MAX_DIAGNOSES + MAX_REREADS + MAX_SETTLE_ROUNDS
 
 
 def request_bound(total: int, size: int) -> int:
@@ -132,13 +148,17 @@ def request_bound(total: int, size: int) -> int:
       every row), the gap checks (two per ``GAPS_PER_REQUEST`` ranges, plus the pages of rows found);
       or the walk and the ranges of ``list_ranges`` (about ``pages / RANGE_FILL`` and their splits);
     * two scan passes (``pages + 1`` each): a restart after ``$filter`` failed, and a re-read;
+    * ``MAX_SETTLE_ROUNDS`` settle rounds of at most ``pages + 1`` requests each: a round asks each page
+      number at most once, from the last page down (at most ``pages``), plus the one request whose
+      count sends it up to a later last page (``page_walk.PageWalk.settle``);
     * ``MAX_DIAGNOSES`` diagnoses of ``DIAGNOSIS_REQUESTS`` requests each.
 
     ``total`` covers churn: rows created meanwhile raise it, so they raise the bound with them."""
     pages = max(1, math.ceil(max(total, 0) / max(size, 1)))
     gap_checks = 2 * math.ceil((pages + 1) / paging.GAPS_PER_REQUEST) + pages
     keyed = 2 * (pages + 1) + gap_checks
-    return keyed + 2 * (pages + 1) + MAX_DIAGNOSES * DIAGNOSIS_REQUESTS
+    settling = MAX_SETTLE_ROUNDS * (pages + 1)
+    return keyed + 2 * (pages + 1) + settling + MAX_DIAGNOSES * DIAGNOSIS_REQUESTS
 
 
 class IncompleteReadError(RuntimeError):
@@ -178,22 +198,25 @@ class Reader:
         self.strict = strict
         self.stats = ReadStats()
         self.requests = ListRequests(client, self.book, logger, self.stats)
+        self.plan = PassPlan(self.book, self.stats, logger)
 
     # -- the read -----------------------------------------------------------------------------------
     def read(self, q: ListQuery) -> Iterator[Record]:
         """Every record of ``q``, emitted as pages arrive, in page order (see the module docstring)."""
         stats = self.stats
         stats.churn, stats.first_server_time, stats.passes = False, None, 0
+        stats.settle_rounds, stats.unsettled = 0, False
         ctx = ReadContext(q, self.requests, self.book, self.pool, self.window, self.logger, stats)
         ctx.size = self.page_size.size
         self.book.use(self._owner(q), q.endpoint)
         self.requests.start_read(lambda: request_bound(ctx.max_total, ctx.size))
-        rereads, spent = 0, False
+        step: Step | None = Step()
+        spent = False
         try:
-            while stats.passes < _MAX_PASSES:
+            while step is not None and stats.passes < _MAX_PASSES:
                 stats.passes += 1
                 try:
-                    yield from self._pass(ctx, rereading=rereads > 0)
+                    walk = yield from self._pass(ctx, step)
                 except (Relearned, FilterIgnored) as exc:
                     self.logger.debug("%s: %s (%s); reading again", q.label, type(exc).__name__, exc)
                     continue
@@ -201,35 +224,24 @@ class Reader:
                     spent = True
                     self.logger.warning("%s: %s stopped after %s", q.label, q.path, exc)
                     break
-                if ctx.distinct >= ctx.expected and (ctx.repaired or not ctx.churn):
-                    break
-                if rereads >= MAX_REREADS or not q.order_keys:
-                    break
-                rereads += 1
-                self.logger.info(
-                    "%s: %s served %d distinct record(s) of %d counted%s; reading it again",
-                    q.label,
-                    q.path,
-                    ctx.distinct,
-                    ctx.expected,
-                    ", and changed meanwhile" if ctx.churn else "",
-                )
+                step = self.plan.next(ctx, step, walk)
         finally:
             self.requests.end_read()
         self.book.announce(self._owner(q), q.endpoint, self.logger)
         self._conclude(ctx, spent)
 
-    def _pass(self, ctx: ReadContext, *, rereading: bool) -> Iterator[Record]:
+    def _pass(self, ctx: ReadContext, step: Step) -> Generator[Record, None, PageWalk]:
         q = ctx.q
+        rereading = step.rereading
         caps = self.book.get(q.endpoint)
         size = min(self.page_size.size, caps.page_size or self.page_size.size)
         ctx.size = min(ctx.size, size)
         since_filter = self._since_filter(q) if caps.filter_usable else None
         since_value = q.since if q.since_param else None
-        scanning = rereading or not (caps.filter_usable and caps.orderby_usable)
+        scanning = rereading or step.below is not None or not (caps.filter_usable and caps.orderby_usable)
         ctx.begin_pass(restricted=bool(since_filter or since_value), scanning=scanning)
         order = q.order_keys
-        if rereading and q.replication_key:
+        if (rereading or step.below) and q.replication_key:
             # Backward, and in the order rows are written in: rows created or modified meanwhile go to
             # the end (already read), deletes shift rows toward the pages still to read (``page_walk``).
             order = (q.replication_key, *q.order_keys)
@@ -244,15 +256,19 @@ class Reader:
             ask,
             ctx.keep if ask.filter else None,
             lambda n, of: self._progress(q, n, of),
-            descending=rereading,
+            descending=rereading or step.below is not None,
         )
+        if step.below is not None:
+            if ask.orderby:  # else the order was found unusable meanwhile: nothing to settle by
+                yield from walk.settle(step.below)
+            return walk
         yield from walk.run()
         if not walk.multi_page:
             ctx.repaired = True  # one response: one consistent snapshot
-            return
+            return walk
         caps = self.book.get(q.endpoint)
         if rereading or not caps.filter_usable or not (caps.orderby_usable or q.replication_key):
-            return
+            return walk
         try:
             if not caps.orderby_usable:
                 yield from ranges(ctx, walk.size, ask.filter)
@@ -263,10 +279,22 @@ class Reader:
             ctx.repaired = True
         except RepairFailed as exc:
             self.logger.debug("%s: repair of %s dropped (%s)", q.label, q.path, exc)
+        return walk
 
     def _conclude(self, ctx: ReadContext, spent: bool) -> None:
         q, stats = ctx.q, self.stats
         stats.expected, stats.distinct = ctx.expected, ctx.distinct
+        if stats.unsettled:
+            self.logger.warning(
+                "%s: %s kept changing while it was read: %d settle round(s) did not end in one response "
+                "(%d distinct record(s), TotalNumberOfResults %d); a row modified meanwhile may be missing "
+                "until the next run",
+                q.label,
+                q.path,
+                stats.settle_rounds,
+                ctx.distinct,
+                ctx.expected,
+            )
         if not q.order_keys or ctx.distinct >= ctx.expected:
             return
         if self.strict:
@@ -291,7 +319,10 @@ class Reader:
         return self.stream or q.label
 
     def _progress(self, q: ListQuery, number: int, total: int) -> None:
-        self.logger.info("%s page %d/%d", q.label, number, total)
+        # A one-page read (most per-parent reads: one per customer or voucher) says nothing worth a line
+        # at INFO; fan-out streams log their own progress (fan_out.py).
+        level = logging.DEBUG if total <= 1 else logging.INFO
+        self.logger.log(level, "%s page %d/%d", q.label, number, total)
 
     # -- the probe ----------------------------------------------------------------------------------
     def probe(self, q: ListQuery) -> Page | None:

@@ -1,7 +1,8 @@
 """What one tap run did, per stream, and the exit code it ends with.
 
 Every run ends with one block in the log (stderr, never stdout, which carries the Singer messages):
-per selected stream its status, records emitted, API requests, seconds, 429 answers, retries, and
+per selected stream its status (``skipped``, with the reason, for a fan-out stream ``fan_out_streams``
+does not enable), records emitted, API requests, seconds, 429 answers, retries, and
 the fallbacks the reader took (what ``list_capabilities`` learned or carried over for the endpoints
 the stream read). Requests, 429s and retries are what the shared client counted for the stream's sync
 (``stream_scheduler.StreamCounter``: its page and parent requests, and a parent-id listing it made),
@@ -26,14 +27,14 @@ EXIT_ERROR = 1  # a run-level error (host, URL, credentials, token store) or an 
 EXIT_REAUTHORIZE = ReauthorizationRequired.exit_code  # 2
 EXIT_STREAMS_FAILED = 3  # the run finished, but one or more streams failed (as the target's 3: rejects)
 
-OK, FAILED, STOPPED, NOT_RUN = "ok", "failed", "stopped", "not run"
+OK, FAILED, STOPPED, NOT_RUN, SKIPPED = "ok", "failed", "stopped", "not run", "skipped"
 
 
 @dataclass
 class StreamOutcome:
     name: str
     status: str = NOT_RUN
-    error: str | None = None  # the failure's class name, for the status column
+    error: str | None = None  # the failure's class name (or why it was skipped), for the status column
     records: int = 0
     requests: int = 0
     rate_limited: int = 0
@@ -44,6 +45,10 @@ class StreamOutcome:
     @property
     def status_text(self) -> str:
         return f"{self.status}: {self.error}" if self.error else self.status
+
+    def skip(self, reason: str) -> None:
+        """Selected, but not synced on purpose (not a failure: the exit code stays 0)."""
+        self.status, self.error = SKIPPED, reason
 
 
 def describe_fallbacks(entries: Mapping[str, Mapping[str, Any]]) -> str:
@@ -87,7 +92,8 @@ class RunSummary:
         if not self.outcomes:
             return "Run summary: no stream selected"
         counts = {
-            s: sum(o.status == s for o in self.outcomes.values()) for s in (OK, FAILED, STOPPED, NOT_RUN)
+            s: sum(o.status == s for o in self.outcomes.values())
+            for s in (OK, FAILED, STOPPED, SKIPPED, NOT_RUN)
         }
         head = f"Run summary: {len(self.outcomes)} stream(s): " + ", ".join(
             f"{n} {status}" for status, n in counts.items() if n

@@ -14,6 +14,7 @@ from singer_sdk import Stream
 from eaccounting_api import paging
 from eaccounting_api.api_client import EAccountingClient
 from eaccounting_api.connection import DEFAULT_MAX_CONCURRENCY, client_from_config
+from tap_eaccounting import fan_out
 from tap_eaccounting.list_capabilities import STATE_KEY as CAPABILITIES_KEY
 from tap_eaccounting.list_capabilities import CapabilityBook
 from tap_eaccounting.reader import ListQuery, PageSize, Reader
@@ -37,6 +38,8 @@ class Runtime:
         self.fanout = ContextPool(self.max_concurrency, thread_name_prefix="parent")
         self.capabilities = CapabilityBook()
         self.strict = bool(config.get("strict_completeness"))
+        self.fan_out_enabled = fan_out.enabled(config)
+        self.clock = fan_out.monotonic  # of the progress lines; tests drive it
         self._parent_ids: dict[str, list[str]] = {}
         self._parent_listed_at: dict[str, str | None] = {}  # page 1's ServerTimeUtc of each listing
         self._parent_locks: dict[str, threading.Lock] = {}  # one listing per parent at a time

@@ -16,7 +16,44 @@ Called by ``scripts/generate_from_spec.py`` (``generate_stream_schemas``). For e
   ``TypeConformanceLevel.RECURSIVE``) keep them in the object's JSON column instead of dropping them.
   Undeclared *top-level* properties are declared at run time instead (``record_output``);
 * drops the OpenAPI numeric/uuid formats, which JSON Schema does not define;
+* types every ``number`` as an exact decimal a SQL loader lands as ``NUMERIC(p,s)`` / ``NUMBER(p,s)``
+  (``decimal_schema``) and every array as one JSON value (``_json_array``), see "Loader types" below;
 * adds the parent key that a child stream carries (``FiscalYearId`` on ``vouchers``, ...).
+
+Loader types (README, "Loader types", has what lands where). The spec types every money amount,
+quantity, percentage and rate alike (``number``, ``format: double``: Swashbuckle's rendering of .NET
+``decimal``), so the scale is chosen here per kind of property, by name (``decimal_kind``), from the
+precisions the spec's descriptions document, with room to spare; precision is 38 throughout (Snowflake's
+maximum, so no value the API can hold overflows), and a value with more decimals than its scale would be
+rounded by the database, so each scale is at least the largest documented one of its kind:
+
+* money (amounts, prices, balances, VAT amounts; the default): scale 4. Amounts are documented with 2
+  decimals ("Format: 2 decimals", "Maximum 2 decimal places"), unit prices with 4 when the customer or
+  currency is foreign (``CustomerInvoiceRowApi.UnitPrice``); one scale for all money keeps sums across
+  columns at one scale.
+* quantities (``Quantity``, ``StockBalance``, ``Weight``, ``WorkHours``, ...): scale 4
+  (``CustomerInvoiceRowApi.Quantity``: "Format: 4 decimals"; weights: 2).
+* percentages and VAT rates (``*Percent*``, ``VatRate``): scale 6 (discount percentages: "Format: 4
+  decimals"; 6 leaves room for a rate written as a fraction, 0.255 = 25.5 %).
+* exchange rates (``CurrencyRate``, ``CurrencyRateUnit``, ``Rate``, ``...ExchangeRate``): scale 10; the
+  spec documents no precision, and the rate of a weak currency against a strong one is small
+  (0.000061 EUR per IDR).
+
+The form is ``anyOf: [{type: string, format: x-singer.decimal, precision, scale}, {type: number},
+{type: null}]``: the SDK's SQL type mapping (target-postgres 0.8.1, target-snowflake 0.20.4) takes the
+first non-null branch that names a type, ``x-singer.decimal`` with its precision and scale, while the
+records keep the API's JSON numbers (the ``number`` branch validates them), so the tap's raw pass-through
+of the API's bytes stays untouched. The SDK's own ``SingerDecimalType`` writes ``singer.decimal`` (no
+``x-``), which neither loader knows, and a string-only decimal would force every record to be re-encoded.
+Integers stay ``integer``.
+
+Arrays are ``{type: [array, object, null], anyOf: [{type: array}, {type: null}], items: ...}``.
+target-postgres maps an array with an item schema to a Postgres array (``jsonb[]``, ``text[]``) but a
+``type`` union of array and object to one ``jsonb`` value (target-snowflake: ``VARIANT`` either way); the
+``anyOf`` keeps what validates exactly "array or null" (a record holding an object there is invalid), and
+with it the SDK's typing helpers (``is_object_type`` reads ``anyOf`` first) and its standard tap tests do
+not take the property for an object. The item schema stays for readers, for the loaders' recursive
+conformance and for the tap's own date-time checks inside nested rows (``record_shape``).
 
 A single-object stream (``streams.SINGLE_OBJECT_STREAMS``) gets its named response schema, converted the
 same way.
@@ -40,6 +77,57 @@ from tap_eaccounting.streams import (
 SCHEMA_DIR = "tap_eaccounting/schemas"
 REF_PREFIX = "#/components/schemas/"
 KEEP_FORMATS = frozenset({"date-time", "date"})
+DECIMAL_PRECISION = 38
+# Scale per kind of number (the module docstring says why each).
+DECIMAL_SCALES = {"money": 4, "quantity": 4, "percentage": 6, "exchange_rate": 10}
+QUANTITIES = frozenset(
+    {
+        "Quantity",
+        "DeliveredQuantity",
+        "QuantityToAllocate",
+        "StockBalance",
+        "StockBalanceAvailable",
+        "StockBalanceReserved",
+        "OrderingPoint",
+        "Weight",
+        "WeightToAllocate",
+        "WorkHours",
+    }
+)
+EXCHANGE_RATES = frozenset({"CurrencyRate", "CurrencyRateUnit", "Rate", "BankTransactionEventExchangeRate"})
+
+
+def decimal_kind(name: str) -> str:
+    """The kind of the number property ``name``: ``money`` unless its name says otherwise."""
+    if name in EXCHANGE_RATES:
+        return "exchange_rate"
+    if name in QUANTITIES:
+        return "quantity"
+    if "Percent" in name or name == "VatRate":
+        return "percentage"
+    return "money"
+
+
+def decimal_schema(name: str) -> dict[str, Any]:
+    """A nullable exact decimal of ``name``'s kind that still validates the API's JSON numbers."""
+    return {
+        "anyOf": [
+            {
+                "type": "string",
+                "format": "x-singer.decimal",
+                "precision": DECIMAL_PRECISION,
+                "scale": DECIMAL_SCALES[decimal_kind(name)],
+            },
+            {"type": "number"},
+            {"type": "null"},
+        ]
+    }
+
+
+def _json_array(out: dict[str, Any]) -> None:
+    """Type the array ``out`` so that target-postgres lands it as one ``jsonb`` value (module docstring)."""
+    out["type"] = ["array", "object", "null"]
+    out["anyOf"] = [{"type": "array"}, {"type": "null"}]
 
 
 def _nullable(types: Any) -> list[str]:
@@ -47,14 +135,21 @@ def _nullable(types: Any) -> list[str]:
     return [*(t for t in listed if t != "null"), "null"]
 
 
-def _convert(node: Any, components: dict[str, Any], seen: tuple[str, ...]) -> dict[str, Any]:
+def _is_number(node: dict[str, Any]) -> bool:
+    types = node.get("type")
+    return "number" in (types if isinstance(types, list) else [types])
+
+
+def _convert(node: Any, components: dict[str, Any], seen: tuple[str, ...], name: str = "") -> dict[str, Any]:
     if not isinstance(node, dict):
         return {}
+    if _is_number(node) and "$ref" not in node:
+        return decimal_schema(name)
     if "$ref" in node:
-        name = node["$ref"].removeprefix(REF_PREFIX)
-        if name in seen:
+        ref = node["$ref"].removeprefix(REF_PREFIX)
+        if ref in seen:
             return {"type": ["object", "null"]}
-        return _convert(components[name], components, (*seen, name))
+        return _convert(components[ref], components, (*seen, ref), name)
     out: dict[str, Any] = {}
     node_type = node.get("type")
     if node_type is not None:
@@ -63,13 +158,13 @@ def _convert(node: Any, components: dict[str, Any], seen: tuple[str, ...]) -> di
         out["format"] = node["format"]
     if "properties" in node:
         out["properties"] = {
-            name: _convert(sub, components, seen) for name, sub in node["properties"].items()
+            prop: _convert(sub, components, seen, prop) for prop, sub in node["properties"].items()
         }
         out.setdefault("type", ["object", "null"])
         out["additionalProperties"] = True
     if "items" in node:
-        out["items"] = _convert(node["items"], components, seen)
-        out.setdefault("type", ["array", "null"])
+        out["items"] = _convert(node["items"], components, seen, name)
+        _json_array(out)
     return out
 
 

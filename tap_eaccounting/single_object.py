@@ -17,7 +17,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
 
 from eaccounting_api.authenticator import EAccountingAuthenticator
-from tap_eaccounting.client import OPT_IN_STREAMS, load_schema
+from tap_eaccounting.client import load_schema
 from tap_eaccounting.record_output import RecordOutput
 from tap_eaccounting.runtime import Runtime
 from tap_eaccounting.streams import SingleObjectDef
@@ -39,8 +39,8 @@ class SingleObjectStream(Stream):
         self.definition = definition
         self.runtime = runtime
         self.primary_keys = list(definition.keys)
-        # Opt-in: with no key, an upserting loader appends the one row on every run (OPT_IN_STREAMS).
-        self.selected_by_default = definition.name not in OPT_IN_STREAMS
+        # Opt-in: with no key, an upserting loader appends the one row on every run.
+        self.selected_by_default = definition.selected_by_default
         self.replication_key = None
         self.output = RecordOutput(self, tap)
 

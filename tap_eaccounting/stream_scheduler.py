@@ -11,7 +11,7 @@
   no child reads before its parent's id list is complete, whichever starts first.
 * One shared client and two shared pools: every stream's requests go through the tap's one
   ``EAccountingClient`` (one connection pool, one per-endpoint limiter); the pages of every stream share
-  the one page pool and the parents of every fan-out stream the one parent pool (``max_concurrency``
+  the one page pool and the parents of every full-table child the one parent pool (``max_concurrency``
   workers each). So at most ``max_parallel_streams + 2 * max_concurrency`` requests are in flight: each
   stream thread's own (page 1, tails, probes), plus the two pools'.
 * ``CURRENT_STREAM`` names the stream a thread works for; ``ContextPool`` carries it into the pools'
@@ -76,7 +76,7 @@ class StreamCounter(Counter[str]):
 
 def start_order(streams: Sequence[Stream]) -> list[Stream]:
     """The order streams start in: first one expected to be quick (one list, no parent: it proves the
-    host, URL and credentials alone), then the fan-out children (one request per parent: the long poles
+    host, URL and credentials alone), then the full-table children (one request per parent: the long poles
     of a run), then the partitioned children and ``account_balances`` (several requests one after
     another), then the rest; catalog order within each group."""
 

@@ -14,6 +14,14 @@ them, all JSON) has exactly one row. Columns:
 * ``sibling``: for an incremental child, the flat list endpoint's stream with the same item schema and
   replication key (``/accounts`` for ``/accounts/{fiscalyearId}``): one request to it tells whether
   anything changed in any partition since the last run (``client.EAccountingStream.probe_sibling``).
+* ``fan_out``: ``yes`` marks a *fan-out stream*: a per-parent stream whose parents are unbounded
+  business records, so it costs one request per record of its parent, growing with the company:
+  ``customer_auto_invoice_recipients`` (one per customer) and ``voucher_over_under_payments`` (one per
+  voucher: about 1,000 requests on the demo company, 50,000 for 50,000 vouchers). A fan-out stream
+  syncs only when the ``fan_out_streams`` setting lists it, even when the catalog selects it (Meltano's
+  ``*.*`` does, whatever ``selected_by_default`` says); see ``fan_out``. Per-parent streams over small
+  reference sets (per fiscal year, bank account or price list: ``accounts``, ``vouchers``,
+  ``bank_transactions_*``, ``sales_price_list_prices_by_list``) are not fan-out streams.
 
 Single-object endpoints worth syncing (``GET /companysettings``: one JSON object, no list envelope) are
 rows of ``SINGLE_OBJECT_STREAMS`` instead, read by ``single_object.SingleObjectStream``.
@@ -42,6 +50,8 @@ class StreamDef:
     params: tuple[tuple[str, str], ...] = ()
     # The flat stream whose list holds every partition's rows (see the module docstring).
     sibling: str | None = None
+    # One request per record of an unbounded parent: synced only when enabled (see the module docstring).
+    fan_out: bool = False
 
     @property
     def item_schema(self) -> str:
@@ -62,7 +72,7 @@ QUERY_PRESETS = {
 
 # The table is wider than the line limit on purpose: one row per stream reads as a table.
 _TABLE = """
-name                             | path                                          | keys                            | replication | area       | parent            | parent_key       | query              | sibling
+name                             | path                                          | keys                            | replication | area       | parent            | parent_key       | query              | sibling                 | fan_out
 account_balances                 | /accountbalances/{date}                       | Date,AccountNumber              | -           | accounting | -                 | Date             |
 all_accounts                     | /accounts                                     | FiscalYearId,Number             | ModifiedUtc | accounting | -                 | -                |
 standard_accounts                | /accounts/standardaccounts                    | AccountNumber                   | -           | accounting | -                 | -                |
@@ -86,7 +96,7 @@ customer_invoices                | /customerinvoices                            
 customer_labels                  | /customerlabels                               | Id                              | -           | sales      | -                 | -                |
 customer_ledger_items            | /customerledgeritems                          | Id                              | ModifiedUtc | sales      | -                 | -                |
 customers                        | /customers                                    | Id                              | ChangedUtc  | sales      | -                 | -                |
-customer_auto_invoice_recipients | /customers/{customerId}/autoinvoicerecipients | CustomerId,ElectronicAddress    | -           | sales      | customers         | CustomerId       |
+customer_auto_invoice_recipients | /customers/{customerId}/autoinvoicerecipients | CustomerId,ElectronicAddress    | -           | sales      | customers         | CustomerId       |                    |                         | yes
 delivery_methods                 | /deliverymethods                              | Id                              | -           | sales      | -                 | -                |
 delivery_terms                   | /deliveryterms                                | Id                              | -           | sales      | -                 | -                |
 discount_agreements              | /discountagreements                           | Id                              | ChangedUtc  | sales      | -                 | -                |
@@ -119,7 +129,7 @@ vat_reports                      | /vatreports                                  
 voucher_drafts                   | /voucherdrafts                                | Id                              | ModifiedUtc | accounting | -                 | -                |
 all_vouchers                     | /vouchers                                     | Id                              | ModifiedUtc | accounting | -                 | -                |
 vouchers                         | /vouchers/{fiscalyearId}                      | Id                              | ModifiedUtc | accounting | fiscal_years      | FiscalYearId     |                    | all_vouchers
-voucher_over_under_payments      | /voucherwithoverunderpayment/{voucherId}      | VoucherId                       | -           | accounting | all_vouchers      | VoucherId        |
+voucher_over_under_payments      | /voucherwithoverunderpayment/{voucherId}      | VoucherId                       | -           | accounting | all_vouchers      | VoucherId        |                    |                         | yes
 webshop_orders                   | /webshoporders                                | Id                              | -           | sales      | -                 | -                |
 """  # noqa: E501
 
@@ -128,9 +138,11 @@ def _parse(table: str) -> tuple[StreamDef, ...]:
     rows = [line.split("|") for line in table.strip().splitlines()[1:]]
     result = []
     for row in rows:
-        name, path, keys, rk, area, parent, parent_key, query, sibling = (
-            cell.strip() for cell in row + [""] * (9 - len(row))
+        name, path, keys, rk, area, parent, parent_key, query, sibling, fan_out = (
+            cell.strip() for cell in row + [""] * (10 - len(row))
         )
+        if fan_out not in ("", "yes"):
+            raise ValueError(f"stream {name}: fan_out is 'yes' or empty, not {fan_out!r}")
         result.append(
             StreamDef(
                 name=name,
@@ -142,6 +154,7 @@ def _parse(table: str) -> tuple[StreamDef, ...]:
                 parent_key=None if parent_key == "-" else parent_key,
                 params=QUERY_PRESETS[query] if query else (),
                 sibling=sibling or None,
+                fan_out=fan_out == "yes",
             )
         )
     return tuple(result)
@@ -151,6 +164,7 @@ STREAMS: tuple[StreamDef, ...] = _parse(_TABLE)
 
 ENDPOINTS = {e.path: e for e in spec.list_endpoints()}
 BY_NAME: dict[str, StreamDef] = {s.name: s for s in STREAMS}
+FAN_OUT_STREAMS: tuple[str, ...] = tuple(sorted(s.name for s in STREAMS if s.fan_out))
 
 
 @dataclass(frozen=True)
@@ -162,15 +176,19 @@ class SingleObjectDef:
     schema: str  # the component schema of the 200 response
     area: str
     keys: tuple[str, ...] = ()
+    selected_by_default: bool = True
 
 
 # company_settings has no key: the object is the company itself and carries no ``Id``.
 # ``CompanyIdentifier`` is not in the spec's ``CompanySettingsApi``, and ``CorporateIdentityNumber`` is
 # nullable (a company without a registration number would emit a null key, which upserting loaders
 # reject). An empty key makes loaders append (or replace the table), which is what a one-record,
-# full-table stream needs; a row's identity is "the settings at sync time".
+# full-table stream needs; a row's identity is "the settings at sync time". Not selected by default: an
+# upserting loader would append that one row on every run.
 SINGLE_OBJECT_STREAMS: tuple[SingleObjectDef, ...] = (
-    SingleObjectDef("company_settings", "/companysettings", "CompanySettingsApi", "sales"),
+    SingleObjectDef(
+        "company_settings", "/companysettings", "CompanySettingsApi", "sales", selected_by_default=False
+    ),
 )
 
 

@@ -12,11 +12,12 @@ from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 
 from eaccounting_api import paging, spec
 from eaccounting_api.connection import CONNECTION_SETTINGS, DEFAULT_API_URL, DEFAULT_MAX_CONCURRENCY
 from eaccounting_api.errors import FatalError, ReauthorizationRequired
-from tap_eaccounting import auth_cli
+from tap_eaccounting import auth_cli, fan_out
 from tap_eaccounting.client import AccountBalancesStream, EAccountingStream
 from tap_eaccounting.message_writer import BufferedMsgSpecWriter
 from tap_eaccounting.run_summary import (
@@ -39,7 +40,7 @@ from tap_eaccounting.stream_scheduler import (
     StreamScheduler,
     start_order,
 )
-from tap_eaccounting.streams import BY_NAME, ENDPOINTS, SINGLE_OBJECT_STREAMS, STREAMS
+from tap_eaccounting.streams import BY_NAME, ENDPOINTS, FAN_OUT_STREAMS, SINGLE_OBJECT_STREAMS, STREAMS
 
 
 class _DropMessages(logging.Filter):
@@ -122,6 +123,15 @@ class TapEAccounting(Tap):
             description="Dates for account_balances: YYYY-MM-DD, 'today' or 'fiscal_year_ends'.",
         ),
         th.Property(
+            fan_out.SETTING,
+            th.ArrayType(th.StringType),
+            default=[],
+            description="Fan-out streams to sync when selected: "
+            + ", ".join(FAN_OUT_STREAMS)
+            + ". Each costs one request per record of its parent (customer, voucher), so a selected "
+            "fan-out stream this list leaves out is not synced (Meltano selects '*.*').",
+        ),
+        th.Property(
             "fail_fast",
             th.BooleanType,
             default=False,
@@ -133,6 +143,10 @@ class TapEAccounting(Tap):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if problem := fan_out.setting_problem(self.config):
+            if kwargs.get("validate_config", True):
+                raise ConfigValidationError("Config validation failed", errors=[problem])
+            self.logger.warning("%s", problem)
         sdk_logger = logging.getLogger("singer_sdk")
         if UNSORTED_NOISE not in sdk_logger.filters:
             sdk_logger.addFilter(UNSORTED_NOISE)
@@ -196,11 +210,17 @@ class TapEAccounting(Tap):
         ``fail_fast`` or the failure is the run's (``stream_failures``): then the run stops (no stream
         starts, running ones end at their next record). A ``FatalError`` or an unexpected error stops
         the run the same way, and propagates once the running streams ended. Every run ends with the
-        summary block (``run_summary``). Deselected streams are skipped without a log line."""
+        summary block (``run_summary``). Deselected streams are skipped without a log line; a selected
+        fan-out stream that ``fan_out_streams`` does not enable is skipped with one INFO line, and
+        listed in the summary as skipped."""
         summary = RunSummary()
         selected = [s for s in self.streams.values() if s.selected]
-        for stream in selected:
-            summary.add(stream.name)
+        for stream in self.streams.values():  # the catalog's order
+            if stream.selected:
+                summary.add(stream.name)
+            elif isinstance(stream, EAccountingStream) and stream.held_back:
+                self.logger.info("%s", fan_out.not_enabled_message(stream.name))
+                summary.add(stream.name).skip(fan_out.SKIP_REASON)
         for stream_state in self.state.get("bookmarks", {}).values():
             forget_unfinished(stream_state)  # a killed run's leftovers (as Tap.sync_all does)
         if self.state:

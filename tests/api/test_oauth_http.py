@@ -256,3 +256,26 @@ def test_cli_url_and_status_print_no_secret(
     assert "refreshes_since_authorization: 0" in out
     for secret in (stored.access_token, stored.refresh_token, config["refresh_token"], CLIENT_SECRET):
         assert secret not in out
+
+
+def test_cli_exchange_takes_a_code_that_starts_with_a_dash(
+    sandbox: Any, make_config: MakeConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The identity server's codes are opaque; argparse would take "-abc" after `--code` for an option.
+    config = make_config(sandbox)
+    del config["refresh_token"]
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    redirect = "http://127.0.0.1:9/callback"
+    tries = 600  # the sandbox's codes are random; ask until one starts with "-" (1 in 64)
+    for _ in range(tries):
+        url = auth_url(config, {"customers": ("ea:sales", "ea:sales_readonly")}, None, redirect_uri=redirect)
+        answer = requests.get(url, allow_redirects=False, timeout=10)
+        code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+        if code.startswith("-"):
+            break
+    else:
+        pytest.skip(f"no sandbox code started with '-' in {tries} tries")
+    argv = ["--config", str(config_path), "exchange", "--code", code, "--redirect-uri", redirect]
+    assert main(argv, {}) == 0, capsys.readouterr().err
+    assert "store_exists: True" in capsys.readouterr().out

@@ -32,6 +32,7 @@ import pytest
 import requests
 from pipeline_support import (
     ALL_SCOPES,
+    FAN_OUT_ENABLED,
     MELTANO,
     NOT_SELECTED,
     PIPELINES,
@@ -144,6 +145,7 @@ def sync_counts(bin_dir: Path, sandbox: SandboxServer, work: Path) -> Counter[st
         "token_store_path": str(work / f"tokens-{uuid.uuid4().hex}.json"),
         "api_url": sandbox.api_url,
         "identity_url": sandbox.identity_url,
+        "fan_out_streams": FAN_OUT_ENABLED,
     }
     (work / "config.json").write_text(json.dumps(config))
     catalog = json.loads(

@@ -102,7 +102,8 @@ def test_auth_through_meltano(tmp_path: Path, module_sandbox: SandboxServer) -> 
     assert parse_qs(urlsplit(url).query)["redirect_uri"] == [REDIRECT_URI]  # the setting reached the CLI
 
     code = _sign_in(url)
-    exchanged = project.run("invoke", "tap-eaccounting:auth-exchange", "--code", code)
+    # `--code=`: a code starting with "-" (1 in 64 of the sandbox's) would be taken for an option.
+    exchanged = project.run("invoke", "tap-eaccounting:auth-exchange", f"--code={code}")
     assert "store_exists: True" in exchanged.output
     assert code not in exchanged.output
     stored = json.loads(tokens.read_text())

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
-from pipeline_support import BIN, ROOT
+from pipeline_support import BIN, FAN_OUT_ENABLED, NOT_SELECTED, ROOT
+
+from tap_eaccounting.streams import FAN_OUT_STREAMS
 
 # A setting with one of these in its name holds a credential (a connection URL can carry a password).
 SECRET_NAME = re.compile(r"secret|password|token$|refresh_token|private_key|sqlalchemy_url")
@@ -109,3 +111,23 @@ def test_sandbox_environment_points_every_postgres_plugin_at_the_demo_postgres()
     for url in urls.values():
         assert url.endswith("?host=${MELTANO_PROJECT_ROOT}/output/postgres")
     assert 'DEFAULT_DIR = Path("output/postgres")' in (ROOT / "scripts" / "demo_postgres.py").read_text()
+
+
+def test_loaders_get_the_tap_schemas_unchanged_and_target_postgres_a_utc_session() -> None:
+    """README, "Loader types": the tap's own schemas give the loader types, so no plugin overrides them;
+    target-postgres converts date-times into its session's zone, which must be UTC."""
+    assert not [p["name"] for p in _plugins() if "schema" in p]
+    target_postgres = next(p for p in _plugins() if p["name"] == "target-postgres")
+    assert target_postgres["env"] == {"PGTZ": "UTC"}
+
+
+def test_what_the_sandbox_environment_syncs_is_what_the_pipeline_tests_expect() -> None:
+    """``NOT_SELECTED``: the keyless company_settings by `select`, every fan-out stream but the ones the
+    sandbox environment's ``fan_out_streams`` lists (``FAN_OUT_ENABLED``) by the tap itself."""
+    tap = next(p for p in _meltano_yml()["plugins"]["extractors"] if p["name"] == "tap-eaccounting")
+    sandbox = next(e for e in _meltano_yml()["environments"] if e["name"] == "sandbox")
+    config = next(p for p in sandbox["config"]["plugins"]["extractors"] if p["name"] == "tap-eaccounting")
+    assert config["config"]["fan_out_streams"] == FAN_OUT_ENABLED
+    excluded = {rule[1:].removesuffix(".*") for rule in tap["select"] if rule.startswith("!")}
+    assert tap["select"][0] == "*.*"
+    assert excluded | (set(FAN_OUT_STREAMS) - set(FAN_OUT_ENABLED)) == NOT_SELECTED

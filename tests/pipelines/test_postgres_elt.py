@@ -2,7 +2,9 @@
 
 One module fixture runs the job, changes records in the sandbox (``POST /_admin/churn``) and runs it
 again; the tests read what each run left behind: row counts, which rows the second run touched, the
-nested invoice rows as JSONB, Meltano's stored bookmarks and how many requests each run made.
+column types of every money, quantity, date-time and nested property (README, "Loader types") and the
+exact values in them, Meltano's stored bookmarks and how many requests each run made. The database's
+own time zone is not UTC, so a date-time that lands shifted by the session's zone shows.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +31,10 @@ from pipeline_support import (
     requests_sent,
     tap_env,
 )
-from postgres_support import Postgres, pg_counts, query
+from postgres_support import Postgres, execute, pg_counts, query
 
 from eaccounting_sandbox.server import SandboxServer
+from tap_eaccounting.schema_gen import DECIMAL_PRECISION, DECIMAL_SCALES, decimal_kind
 from tap_eaccounting.streams import BY_NAME, STREAMS
 
 pytestmark = PIPELINES
@@ -37,6 +43,12 @@ STATE_ID = "sandbox:tap-eaccounting-to-target-postgres"
 PAGE_SIZE = 100
 CHURN = {"company": "demo-no", "creates": 4, "updates": 8, "deletes": 0}
 COLLECTION_TO_STREAM = {s.path.lstrip("/"): s.name for s in STREAMS}
+SCHEMAS = Path(__file__).resolve().parents[2] / "tap_eaccounting" / "schemas"
+# Not UTC, and not a whole hour off it: a date-time stored in the session's zone would be caught.
+DATABASE_TIME_ZONE = "Asia/Kolkata"
+# Altered to timestamptz between the runs (README, "Loader types"): the second run must keep the type
+# and load the right instants into it. A full-table stream, so the second run rewrites every row.
+TIMESTAMPTZ_COLUMN = ("fiscal_years", "StartDate")
 
 
 @dataclass
@@ -111,6 +123,8 @@ def elt(
     tmp = tmp_path_factory.mktemp("elt")
     sandbox = module_sandbox
     with postgres.database() as url:
+        database = query(url, "select current_database()")[0][0]
+        execute(url, f"alter database {database} set timezone = '{DATABASE_TIME_ZONE}'")
         env = {
             **isolated_env(tmp),
             **tap_env(sandbox, "demo-no", tmp / "tokens.json"),
@@ -124,6 +138,13 @@ def elt(
         first = meltano_project.run("run", "postgres-elt", env=env)
         stats_first = sandbox.admin("GET", "stats")
         before = snapshot(url)
+        table, column = TIMESTAMPTZ_COLUMN
+        execute(
+            url,
+            f'alter table {SCHEMA}.{table} alter column "{column}" type timestamptz'
+            f" using \"{column}\" at time zone 'UTC'",
+        )
+        execute(url, f'update {SCHEMA}.{table} set "{column}" = null')  # noqa: S608 (constants)
 
         churn = sandbox.admin("POST", "churn", CHURN)
         expected_after = expected_counts(sandbox, "demo-no")
@@ -204,26 +225,102 @@ def check_second_run_upserts_only_the_changed_records(elt: Elt) -> None:
     print(f"second run touched {touched_total} rows of incremental streams for {CHURN}")
 
 
-def check_invoice_rows_land_as_queryable_jsonb(elt: Elt, module_sandbox: SandboxServer) -> None:
-    kind = query(
-        elt.url,
-        "select data_type from information_schema.columns"
-        " where table_schema = %s and table_name = 'customer_invoices' and column_name = 'Rows'",
-        [SCHEMA],
-    )
-    assert kind == [("jsonb",)]  # not jsonb[]: see the `schema` extra in meltano.yml
+def expected_column(name: str, prop: dict[str, Any]) -> tuple[str, int | None, int | None] | None:
+    """(data_type, numeric_precision, numeric_scale) a property must land as; ``None``: not checked
+    here (strings, booleans, integers)."""
+    if any(branch.get("format") == "x-singer.decimal" for branch in prop.get("anyOf", [])):
+        return ("numeric", DECIMAL_PRECISION, DECIMAL_SCALES[decimal_kind(name)])
+    types = prop.get("type", [])
+    if "array" in types or "object" in types:
+        return ("jsonb", None, None)  # one JSON value, not jsonb[]
+    if prop.get("format") == "date-time":
+        return ("timestamp without time zone", None, None)  # target-postgres 0.8.1 has no other
+    return None
+
+
+def check_loader_types_of_every_stream(elt: Elt) -> dict[str, int]:
+    columns: dict[tuple[str, str], tuple[str, int | None, int | None]] = {
+        (r[0], r[1]): (r[2], r[3], r[4])
+        for r in query(
+            elt.url,
+            "select table_name, column_name, data_type, numeric_precision, numeric_scale"
+            " from information_schema.columns where table_schema = %s",
+            [SCHEMA],
+        )
+    }
+    seen: dict[str, int] = {}
+    for table in elt.after.rows:
+        properties = json.loads((SCHEMAS / f"{table}.json").read_text())["properties"]
+        for name, prop in properties.items():
+            want = expected_column(name, prop)
+            if (table, name) == TIMESTAMPTZ_COLUMN:
+                want = ("timestamp with time zone", None, None)
+            if want is None:
+                continue
+            assert columns.get((table, name)) == want, (table, name, columns.get((table, name)))
+            label = f"numeric({want[1]},{want[2]})" if want[0] == "numeric" else want[0]
+            seen[label] = seen.get(label, 0) + 1
+    print(f"target-postgres columns checked in {len(elt.after.rows)} tables, by type: {seen}")
+    return seen
+
+
+def utc_wall_clock(value: str | None) -> datetime | None:
+    """A date-time as the database should hold it: UTC, without a zone (a date alone: midnight UTC)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def exact(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(repr(value))
+
+
+def check_loader_types_and_exact_values(elt: Elt, module_sandbox: SandboxServer) -> None:
+    seen = check_loader_types_of_every_stream(elt)
+    assert {f"numeric(38,{s})" for s in DECIMAL_SCALES.values()} <= set(seen)
+    assert seen["jsonb"] >= 20
+    assert seen["timestamp without time zone"] >= 50
     invoices = module_sandbox.admin(
         "GET", "objects", params={"company": "demo-no", "collection": "customerinvoices"}
     )
+    landed = {
+        r[0]: r[1:]
+        for r in query(
+            elt.url,
+            'select "Id", "TotalAmount", "CurrencyRate", "ModifiedUtc", "InvoiceDate"'
+            " from eaccounting.customer_invoices",
+        )
+    }
+    # Money to the cent and date-times to the microsecond, as the sandbox holds them: UTC wall-clock
+    # whatever the database's time zone (the meltano.yml `PGTZ: UTC` of target-postgres).
+    want = {
+        i["Id"]: (
+            exact(i["TotalAmount"]),
+            exact(i["CurrencyRate"]),
+            utc_wall_clock(i["ModifiedUtc"]),
+            utc_wall_clock(i["InvoiceDate"]),
+        )
+        for i in invoices
+    }
+    assert landed == want
+    assert sum(v[0] for v in landed.values()) == sum(Decimal(repr(i["TotalAmount"])) for i in invoices)
+    table, column = TIMESTAMPTZ_COLUMN
+    years = module_sandbox.admin("GET", "objects", params={"company": "demo-no", "collection": "fiscalyears"})
+    assert dict(
+        query(elt.url, f'select "Id", "{column}" at time zone \'UTC\' from {SCHEMA}.{table}')  # noqa: S608
+    ) == {y["Id"]: utc_wall_clock(y[column]) for y in years}
     rows = query(
         elt.url,
-        "select count(*), count(distinct r->>'ArticleNumber'), sum((r->>'Quantity')::numeric)"
+        "select count(*), count(distinct r->>'ArticleNumber'), sum((r->>'Quantity')::numeric),"
+        " sum((r->>'UnitPrice')::numeric)"
         ' from eaccounting.customer_invoices i, jsonb_array_elements(i."Rows") r',
     )[0]
     assert rows[0] == sum(len(i["Rows"]) for i in invoices)
     assert rows[1] >= 1
-    assert float(rows[2]) == pytest.approx(
-        sum(float(r.get("Quantity") or 0) for i in invoices for r in i["Rows"])
+    assert rows[2:] == (
+        sum(Decimal(repr(r.get("Quantity") or 0)) for i in invoices for r in i["Rows"]),
+        sum(Decimal(repr(r.get("UnitPrice") or 0)) for i in invoices for r in i["Rows"]),
     )
 
 
@@ -261,5 +358,5 @@ def test_postgres_elt_counts_upserts_jsonb_and_state(elt: Elt, module_sandbox: S
     # both workers and each would pay for the whole scenario.
     check_row_counts_per_stream_equal_the_sandbox(elt)
     check_second_run_upserts_only_the_changed_records(elt)
-    check_invoice_rows_land_as_queryable_jsonb(elt, module_sandbox)
+    check_loader_types_and_exact_values(elt, module_sandbox)
     check_second_run_resumes_from_meltanos_bookmarks(elt)

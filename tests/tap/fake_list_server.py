@@ -79,6 +79,8 @@ class FakeListServer:
     rows_at_start: int
     profile: Profile = field(default_factory=Profile)
     seed: int = 1
+    # Called before each request is answered (after the clock moved): a test's own scripted churn.
+    script: Callable[[FakeListServer, dict[str, str]], None] | None = None
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -120,6 +122,9 @@ class FakeListServer:
         self.requests.append(params)
         self.now += dt.timedelta(seconds=1)
         page, size = int(params.get("$page", "1")), int(params.get("$pagesize", "50"))
+        if self.script is not None:
+            self.script(self, params)
+            self.max_rows = max(self.max_rows, len(self.rows))
         self._churn(page)
         p = self.profile
         if "$filter" in params and p.filter == REFUSED:
@@ -168,6 +173,19 @@ class FakeListServer:
             method="GET",
             path=path,
         )
+
+    def touch(self, row: dict[str, Any]) -> None:
+        """Modify ``row`` now (a new ``ModifiedUtc`` from the clock)."""
+        row["ModifiedUtc"] = stamp(self.now, self.rng.randrange(10**7))
+
+    def create(self, ident: str | None = None) -> dict[str, Any]:
+        """A row created now (with ``ident`` as its Id, if given)."""
+        row = self._row(past=False)
+        if ident is not None:
+            row["Id"] = ident
+        self.rows.append(row)
+        self.ever.add(row["Id"])
+        return row
 
     def _row(self, past: bool) -> dict[str, Any]:
         ident = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))

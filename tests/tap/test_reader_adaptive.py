@@ -242,7 +242,11 @@ def test_a_filter_that_is_ignored_never_loops() -> None:
     reader = make_reader(server)
     records = read_all(reader, query(KINDS["first-run"], server))
     assert {r["Id"] for r in records} == server.survivors()
-    assert len(server.requests) == 20 + 1  # the walk, one tail request found out
+    # The walk, one tail request found out, and one settle check (the last page in ModifiedUtc order:
+    # nothing stamped after the walk began, so the walk was a snapshot).
+    assert len(server.requests) == 20 + 1 + 1
+    assert server.requests[-1]["$orderby"] == "ModifiedUtc,Id"
+    assert server.requests[-1]["$page"] == "20"
 
 
 def test_the_probe_does_not_trust_an_ignored_filter() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from eaccounting_api import spec
 from eaccounting_sandbox.server import SandboxServer
-from tap_eaccounting.streams import SINGLE_OBJECT_STREAMS, STREAMS
+from tap_eaccounting.streams import FAN_OUT_STREAMS, SINGLE_OBJECT_STREAMS, STREAMS
 from tap_eaccounting.tap import TapEAccounting
 
 from .conftest import COMPANY, run_tap, tap_config
@@ -36,6 +36,7 @@ def test_full_sync_emits_every_record_of_every_stream(fresh_sandbox: SandboxServ
         account_balance_dates=["today"],  # the sandbox counts balances at today
         rate_limit_per_minute=1_000_000,
         max_concurrency=8,
+        fan_out_streams=list(FAN_OUT_STREAMS),  # one request per customer, per voucher: on
     )
     run = run_tap(config, streams={s.name for s in STREAMS})
     counts: dict[str, int] = fresh_sandbox.admin("GET", "counts", params={"company": COMPANY})

@@ -24,8 +24,10 @@ from .conftest import COMPANY, catalog_for, object_ids, tap_config
 from .test_tap_stream_failures import NO_PURCHASE, run_selected, summary_rows
 
 Message = dict[str, Any]
-# The whole company: the default selection (voucher_over_under_payments is opt-in).
+# The whole company: every stream but voucher_over_under_payments (a fan-out stream: one request per
+# voucher); the other fan-out stream, one request per customer, enabled.
 WHOLE = [s.name for s in STREAMS if s.name != "voucher_over_under_payments"]
+ENABLED: dict[str, Any] = {"fan_out_streams": ["customer_auto_invoice_recipients"]}
 # A mix: flat incremental, full table, partitioned children, fan-out children, account balances.
 MIX = [
     "customers",
@@ -108,7 +110,7 @@ def test_side_by_side_emits_every_record_in_valid_order(
     # Latency and small pages: the stream threads and both pools have requests in flight at once.
     fresh_sandbox.admin("POST", "faults", {"latency_ms": 30})
     config = tap_config(
-        fresh_sandbox, tmp_path, account_balance_dates=["today"], max_concurrency=8, page_size=20
+        fresh_sandbox, tmp_path, **ENABLED, account_balance_dates=["today"], max_concurrency=8, page_size=20
     )
     with caplog.at_level(logging.WARNING):
         run, summary = run_selected(config, WHOLE)
@@ -132,9 +134,9 @@ def test_side_by_side_emits_every_record_in_valid_order(
 
 
 def test_one_stream_at_a_time_gives_the_same_records(sandbox: SandboxServer, tmp_path: Path) -> None:
-    parallel, _ = run_selected(tap_config(sandbox, tmp_path, page_size=50), MIX)
+    parallel, _ = run_selected(tap_config(sandbox, tmp_path, **ENABLED, page_size=50), MIX)
     sequential, summary = run_selected(
-        tap_config(sandbox, tmp_path, page_size=50, max_parallel_streams=1), MIX
+        tap_config(sandbox, tmp_path, **ENABLED, page_size=50, max_parallel_streams=1), MIX
     )
     assert summary.exit_code == EXIT_OK
     for name in MIX:
@@ -146,7 +148,7 @@ def test_one_stream_at_a_time_gives_the_same_records(sandbox: SandboxServer, tmp
 
 
 def test_resuming_from_any_state_misses_nothing(sandbox: SandboxServer, tmp_path: Path) -> None:
-    config = tap_config(sandbox, tmp_path, page_size=50)
+    config = tap_config(sandbox, tmp_path, **ENABLED, page_size=50)
     full, _ = run_selected(config, MIX)
     check_schema_first(full.messages)
     assert check_states_claim_only_emitted(full.messages) >= 5
@@ -154,7 +156,9 @@ def test_resuming_from_any_state_misses_nothing(sandbox: SandboxServer, tmp_path
     assert len(states) >= len(MIX)
     for at in states:
         before = full.messages[:at]
-        resumed, summary = run_selected(tap_config(sandbox, tmp_path), MIX, state=full.messages[at]["value"])
+        resumed, summary = run_selected(
+            tap_config(sandbox, tmp_path, **ENABLED), MIX, state=full.messages[at]["value"]
+        )
         assert summary.exit_code == EXIT_OK
         for name in MIX:
             missing = keys(full.messages, name) - keys(before, name) - keys(resumed.messages, name)
@@ -213,7 +217,7 @@ def _check_against_sandbox(
 
 def test_sigkill_mid_run_then_resume_misses_nothing(fresh_sandbox: SandboxServer, tmp_path: Path) -> None:
     fresh_sandbox.admin("POST", "faults", {"latency_ms": 40})  # every /v2 request: streams overlap longer
-    config = tap_config(fresh_sandbox, tmp_path, account_balance_dates=["today"], page_size=100)
+    config = tap_config(fresh_sandbox, tmp_path, **ENABLED, account_balance_dates=["today"], page_size=100)
     proc = _start(tmp_path, config, WHOLE)
     lines = _until_states(proc, 12)
     os.kill(proc.pid, signal.SIGKILL)
@@ -226,13 +230,13 @@ def test_sigkill_mid_run_then_resume_misses_nothing(fresh_sandbox: SandboxServer
     assert 2 <= len(finished) < len(WHOLE), "the kill did not land mid-run"
     assert overlapping(first), "no two streams ran at once before the kill"
     check_schema_first(first)
-    resume = tap_config(fresh_sandbox, tmp_path, account_balance_dates=["today"])
+    resume = tap_config(fresh_sandbox, tmp_path, **ENABLED, account_balance_dates=["today"])
     _check_against_sandbox(fresh_sandbox, first, resume, WHOLE)
 
 
 def test_sigterm_stops_the_run_gracefully(fresh_sandbox: SandboxServer, tmp_path: Path) -> None:
     fresh_sandbox.admin("POST", "faults", {"latency_ms": 40})
-    config = tap_config(fresh_sandbox, tmp_path, account_balance_dates=["today"], page_size=100)
+    config = tap_config(fresh_sandbox, tmp_path, **ENABLED, account_balance_dates=["today"], page_size=100)
     proc = _start(tmp_path, config, WHOLE)
     lines = _until_states(proc, 12)
     proc.send_signal(signal.SIGTERM)
@@ -246,7 +250,7 @@ def test_sigterm_stops_the_run_gracefully(fresh_sandbox: SandboxServer, tmp_path
     assert any("not run" in row for row in rows.values()), "every stream had started: a late signal"
     assert "Traceback" not in stderr
     check_schema_first(first)
-    resume = tap_config(fresh_sandbox, tmp_path, account_balance_dates=["today"])
+    resume = tap_config(fresh_sandbox, tmp_path, **ENABLED, account_balance_dates=["today"])
     _check_against_sandbox(fresh_sandbox, first, resume, WHOLE)
 
 
@@ -286,7 +290,7 @@ def test_requests_are_counted_per_stream_while_streams_overlap(
     fresh_sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     fresh_sandbox.admin("DELETE", "stats")
-    config = tap_config(fresh_sandbox, tmp_path, page_size=20)
+    config = tap_config(fresh_sandbox, tmp_path, **ENABLED, page_size=20)
     streams = ["customers", "customer_invoices", "customer_auto_invoice_recipients", "accounts"]
     run, summary = run_selected(config, streams)
     endpoints = fresh_sandbox.admin("GET", "stats")["endpoints"]

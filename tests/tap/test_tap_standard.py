@@ -1,8 +1,9 @@
 """The Singer SDK's standard tap test suite, run against the sandbox's demo company.
 
-Nothing is excluded. The suite syncs every stream, including the opt-in
-``voucher_over_under_payments`` (one request per voucher), so it gets its own sandbox with the
-600/min limit off: otherwise its ~1000 requests to one endpoint would wait out the rate-limit window.
+Nothing is excluded. The suite syncs every stream, including the fan-out streams (enabled by
+``fan_out_streams``); ``voucher_over_under_payments`` costs one request per voucher, so the suite gets its
+own sandbox with the 600/min limit off: otherwise its ~1000 requests to one endpoint would wait out the
+rate-limit window.
 """
 
 from __future__ import annotations
@@ -17,13 +18,18 @@ import pytest
 from singer_sdk.testing import get_tap_test_class
 
 from eaccounting_sandbox.server import SandboxServer
+from tap_eaccounting.streams import FAN_OUT_STREAMS
 from tap_eaccounting.tap import TapEAccounting
 
 from .conftest import SCOPES
 
 # Filled in by the fixture below once the sandbox runs; the SDK builds its runner (and collects the
 # stream and attribute tests from discovery, which needs no network) at import time.
-CONFIG: dict[str, Any] = {"client_id": "sandbox-client", "client_secret": "sandbox-secret"}
+CONFIG: dict[str, Any] = {
+    "client_id": "sandbox-client",
+    "client_secret": "sandbox-secret",
+    "fan_out_streams": list(FAN_OUT_STREAMS),
+}
 
 
 def _catalog_selecting_everything() -> dict[str, Any]:

@@ -1,0 +1,234 @@
+"""Settling a read (``reader``, "Settling"): a row the first walk missed and that is modified while the
+re-read runs, before the re-read reaches it, moves to the end of the replication-key order, already
+read; a settle round reads every row stamped since the re-read began, so the row comes in the same run.
+Rounds end on one response (one snapshot), or after ``MAX_SETTLE_ROUNDS`` with a warning and counts;
+a read never loops, however the list keeps changing. Also: churn that keeps the count (a row created
+while the keyed walk ran and emitted by one of its later pages) still sends the keyed route to its gap
+check."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tap_eaccounting.list_capabilities import CapabilityBook
+from tap_eaccounting.reader import (
+    MAX_SETTLE_ROUNDS,
+    IncompleteReadError,
+    ListQuery,
+    PageSize,
+    Reader,
+    request_bound,
+)
+
+from .fake_list_server import REFUSED, FakeListServer, Profile
+
+LOGGER = logging.getLogger("tap-eaccounting.test-settling")
+SIZE = 50
+PATH = "/customers"
+EARLIEST = "2024-06-01T00:00:00.0000000Z"  # before every generated stamp: page 1 in ModifiedUtc order
+
+
+def read(
+    server: FakeListServer,
+    *,
+    filter_refused: bool,
+    strict: bool = False,
+    emitted: list[tuple[str, str]] | None = None,
+) -> tuple[set[str], Reader]:
+    book = CapabilityBook()
+    if filter_refused:
+        book.learn(PATH, filter=REFUSED)  # known from an earlier run: the read is a scan
+    reader = Reader(
+        server,  # type: ignore[arg-type]  # stands in for EAccountingClient.request
+        ThreadPoolExecutor(1),
+        PageSize(SIZE),
+        1,
+        LOGGER,
+        book=book,
+        stream="customers",
+        strict=strict,
+    )
+    q = ListQuery("customers", PATH, {}, ("Id",), replication_key="ModifiedUtc")
+    records = list(reader.read(q))
+    if emitted is not None:
+        emitted += [(r["Id"], r["ModifiedUtc"]) for r in records]
+    ids = {r["Id"] for r in records}
+    assert len(server.requests) == reader.stats.read_requests
+    assert len(server.requests) <= request_bound(server.max_rows, SIZE), len(server.requests)
+    return ids, reader
+
+
+def by_id(server: FakeListServer) -> list[dict[str, Any]]:
+    return sorted(server.rows, key=lambda r: r["Id"])
+
+
+def rk_ordered(params: dict[str, str]) -> bool:
+    return params.get("$orderby", "").startswith("ModifiedUtc")
+
+
+def test_a_row_hidden_twice_comes_in_the_same_run() -> None:
+    """The known gap: the forward walk misses ``hidden`` (a delete on page 1 shifts it there after page
+    1 was read); the backward re-read in ModifiedUtc order would reach it last (its stamp is the
+    earliest), but it is modified after the re-read read the last page. The settle round finds it."""
+    server = FakeListServer(300, Profile(filter=REFUSED))
+    first, hidden = by_id(server)[0], by_id(server)[SIZE]
+    hidden["ModifiedUtc"] = EARLIEST
+    seen: list[str] = []
+
+    def script(server: FakeListServer, params: dict[str, str]) -> None:
+        seen.append(params["$page"] + ("rk" if rk_ordered(params) else ""))
+        if seen == ["1", "2"]:
+            server.rows.remove(first)  # before the walk's page 2: ``hidden`` slides onto page 1
+        if seen.count("1rk") == 1 and len([s for s in seen if s.endswith("rk")]) == 3:
+            server.touch(hidden)  # the re-read read page 1 (the count) and the last page, not page 1 yet
+
+    server.script = script
+    ids, reader = read(server, filter_refused=True)
+    assert hidden["Id"] in ids
+    assert server.survivors() <= ids
+    walk, reread, settle = seen[:6], seen[6:13], seen[13:]
+    assert walk == ["1", "2", "3", "4", "5", "6"]
+    assert reread == ["1rk", "6rk", "5rk", "4rk", "3rk", "2rk", "1rk"]
+    assert settle == ["6rk"]  # one response (one snapshot): settled
+    assert reader.stats.settle_rounds == 1
+    assert not reader.stats.unsettled
+
+
+def test_a_quiet_scan_costs_one_settle_check() -> None:
+    """No churn: the forward walk, then one request (the last page in ModifiedUtc order) shows nothing
+    stamped after the walk began. Done: no re-read."""
+    server = FakeListServer(300, Profile(filter=REFUSED))
+    ids, reader = read(server, filter_refused=True)
+    assert ids == server.survivors()
+    assert len(server.requests) == 6 + 1
+    assert server.requests[-1] == {"$page": "6", "$pagesize": str(SIZE), "$orderby": "ModifiedUtc,Id"}
+    assert (reader.stats.passes, reader.stats.settle_rounds) == (2, 1)
+
+
+def test_churn_the_walk_cannot_see_is_caught_by_the_settle_check() -> None:
+    """A row on a page already read is modified while the forward walk runs: the count stays and the
+    walk never sees the new stamp (a concurrent walk could have lost a row to such churn: inserts and
+    deletes that keep the count). The settle check sees it, and the read is read again, then settled."""
+    server = FakeListServer(300, Profile(filter=REFUSED))
+    touched = by_id(server)[0]
+    calls: list[str] = []
+
+    def script(server: FakeListServer, params: dict[str, str]) -> None:
+        calls.append(params["$page"] + ("rk" if rk_ordered(params) else ""))
+        if calls == ["1", "2"]:
+            server.touch(touched)
+
+    server.script = script
+    versions: list[tuple[str, str]] = []
+    ids, reader = read(server, filter_refused=True, emitted=versions)
+    assert ids == server.survivors()
+    assert (touched["Id"], touched["ModifiedUtc"]) in versions  # the new version went out too
+    assert calls == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "6rk",
+        "1rk",
+        "6rk",
+        "5rk",
+        "4rk",
+        "3rk",
+        "2rk",
+        "1rk",
+        "6rk",
+    ]
+    assert (reader.stats.passes, reader.stats.settle_rounds) == (4, 2)
+
+
+def test_a_list_that_never_settles_ends_with_a_warning_and_the_counts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """More than a page of rows modified before every request: no settle round is ever one response.
+    After MAX_SETTLE_ROUNDS the read ends (within its bound) and says so, with the counts."""
+    server = FakeListServer(300, Profile(filter=REFUSED))
+
+    def script(server: FakeListServer, params: dict[str, str]) -> None:
+        if rk_ordered(params):
+            for row in server.rng.sample(server.rows, SIZE + 10):
+                server.touch(row)
+
+    server.script = script
+    caplog.set_level(logging.WARNING, LOGGER.name)
+    ids, reader = read(server, filter_refused=True)
+    assert server.survivors() <= ids
+    assert reader.stats.unsettled
+    assert reader.stats.settle_rounds == MAX_SETTLE_ROUNDS
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        f"customers: {PATH} kept changing while it was read: {MAX_SETTLE_ROUNDS} settle round(s) did not "
+        "end in one response (300 distinct record(s), TotalNumberOfResults 300)" in w
+        for w in warnings
+    ), warnings
+
+
+def test_strict_still_fails_on_a_shortfall_after_settling() -> None:
+    server = FakeListServer(300, Profile(filter=REFUSED, phantoms=3))
+    with pytest.raises(IncompleteReadError) as raised:
+        read(server, filter_refused=True, strict=True)
+    assert (raised.value.expected, raised.value.got) == (300, 297)
+
+
+def test_a_row_created_during_the_keyed_walk_and_emitted_by_it_still_counts_as_churn() -> None:
+    """``$filter`` works. After page 1, a row is created at the end of the Id order and one on page 1 is
+    deleted: the count stays, the first row of page 2 slides onto page 1 (read), and the new row goes out
+    with the last page. The tail serves the new row again (not emitted twice): it is still churn, so the
+    gap check runs and finds the row that slid."""
+    server = FakeListServer(150, Profile())
+    rows = by_id(server)
+    slid = rows[SIZE]
+    calls: list[str] = []
+
+    def script(server: FakeListServer, params: dict[str, str]) -> None:
+        calls.append(params["$page"])
+        if calls == ["1", "2"]:
+            server.create(ident="ffffffff-ffff-4fff-bfff-ffffffffffff")
+            server.rows.remove(rows[0])
+
+    server.script = script
+    ids, reader = read(server, filter_refused=False)
+    assert slid["Id"] in ids
+    assert server.survivors() <= ids
+    assert reader.stats.churn
+    assert reader.stats.gap_records >= 1
+
+
+def test_a_round_follows_rows_added_at_the_end_once() -> None:
+    """Rows created just before the settle check: its count puts the last page higher than the read's
+    latest count did, so the round starts again from there (once), and reads down to the old rows."""
+    server = FakeListServer(300, Profile(filter=REFUSED))
+    calls: list[str] = []
+
+    def script(server: FakeListServer, params: dict[str, str]) -> None:
+        calls.append(params["$page"] + ("rk" if rk_ordered(params) else ""))
+        if calls[-1] == "6rk" and calls.count("6rk") == 1:
+            for _ in range(60):
+                server.create()
+
+    server.script = script
+    ids, reader = read(server, filter_refused=True)
+    assert server.survivors() <= ids
+    assert calls[6:10] == ["6rk", "8rk", "7rk", "6rk"]  # the check: up once, then down to the old rows
+    assert calls[10:18] == [
+        "1rk",
+        "8rk",
+        "7rk",
+        "6rk",
+        "5rk",
+        "4rk",
+        "3rk",
+        "2rk",
+    ]  # rows were written: re-read
+    assert reader.stats.settle_rounds == 2
+    assert not reader.stats.unsettled
