@@ -23,27 +23,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Stream
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
 
 from eaccounting_api import paging
-from eaccounting_api.api_client import EAccountingClient
 from eaccounting_api.authenticator import EAccountingAuthenticator
-from eaccounting_api.connection import DEFAULT_MAX_CONCURRENCY, client_from_config
 from eaccounting_api.errors import BadRequestError, NotFoundError
 from tap_eaccounting import deletes, fan_out
-from tap_eaccounting.list_capabilities import STATE_KEY as CAPABILITIES_KEY
-from tap_eaccounting.list_capabilities import CapabilityBook
-from tap_eaccounting.reader import ListQuery, PageSize, Reader
+from tap_eaccounting.reader import ListQuery, Reader
 from tap_eaccounting.record_output import RecordOutput
-from tap_eaccounting.stream_scheduler import DEFAULT_MAX_PARALLEL_STREAMS, ContextPool, StreamCounter
+from tap_eaccounting.runtime import Runtime
 from tap_eaccounting.streams import BY_NAME, StreamDef
 
 if TYPE_CHECKING:
@@ -61,76 +55,6 @@ def load_schema(name: str) -> dict[str, Any]:
     schema: dict[str, Any] = json.loads(text)
     schema.pop("$schema", None)
     return schema
-
-
-class Runtime:
-    """What all streams of one tap run share: the API client, the thread pools, the page size, what each
-    endpoint was found to support (``list_capabilities``), and the parent id lists."""
-
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        self.config = config
-        self.max_concurrency = max(1, int(config.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY))
-        self.page_size = PageSize(int(config.get("page_size") or paging.DEFAULT_PAGE_SIZE))
-        self.parallel_streams = max(
-            1, int(config.get("max_parallel_streams") or DEFAULT_MAX_PARALLEL_STREAMS)
-        )
-        # Shared by every stream of the run (``stream_scheduler``); tasks carry the stream they work for.
-        self.pool = ContextPool(self.max_concurrency, thread_name_prefix="page")
-        self.fanout = ContextPool(self.max_concurrency, thread_name_prefix="parent")
-        self.capabilities = CapabilityBook()
-        self.strict = bool(config.get("strict_completeness"))
-        self.fan_out_enabled = fan_out.enabled(config)
-        self.clock = fan_out.monotonic  # of the progress lines; tests drive it
-        self._parent_ids: dict[str, list[str]] = {}
-        self._parent_listed_at: dict[str, str | None] = {}  # page 1's ServerTimeUtc of each listing
-        self._parent_locks: dict[str, threading.Lock] = {}  # one listing per parent at a time
-        self._lock = threading.Lock()
-
-    @cached_property
-    def client(self) -> EAccountingClient:
-        # Its authenticator is the process-wide one of the token store, so every stream and thread
-        # refreshes through one lock and one rotating refresh token. Pages and parents run in two pools,
-        # beside the stream threads' own requests.
-        client = client_from_config(
-            self.config, max_concurrency=self.max_concurrency * 2 + self.parallel_streams
-        )
-        client.stats = StreamCounter()  # the summary's numbers, per stream
-        return client
-
-    def reader(self, stream: Stream) -> Reader:
-        # A stream's first reader of the run starts from what its state says about the endpoints.
-        self.capabilities.seed(stream.name, stream.stream_state.get(CAPABILITIES_KEY))
-        return Reader(
-            self.client,
-            self.pool,
-            self.page_size,
-            self.max_concurrency,
-            stream.logger,
-            book=self.capabilities,
-            stream=stream.name,
-            strict=self.strict,
-        )
-
-    def parent_ids(self, parent: str, stream: Stream) -> list[str]:
-        """Every ``Id`` of the parent stream's endpoint (read once per run, by the first child to ask)."""
-        with self._lock:
-            listing = self._parent_locks.setdefault(parent, threading.Lock())
-        with listing:
-            cached = self._parent_ids.get(parent)
-            if cached is None:
-                definition = BY_NAME[parent]
-                query = ListQuery(f"{parent} (parent ids)", definition.path, dict(definition.params), ("Id",))
-                reader = self.reader(stream)
-                cached = [str(r["Id"]) for r in reader.read(query)]
-                with self._lock:
-                    self._parent_ids[parent] = cached
-                    self._parent_listed_at[parent] = reader.stats.first_server_time
-            return cached
-
-    def parent_listed_at(self, parent: str) -> str | None:
-        """The server's clock when this run listed ``parent`` (``None`` if it did not)."""
-        with self._lock:
-            return self._parent_listed_at.get(parent)
 
 
 class EAccountingStream(fan_out.FanOutSelection):
@@ -160,6 +84,12 @@ class EAccountingStream(fan_out.FanOutSelection):
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         """Date-times as RFC 3339 UTC, an undeclared property declared first (``record_output``)."""
         return self.output.process(row)
+
+    def generate_child_contexts(self, record: Record, context: Context | None) -> Iterable[Context | None]:
+        """No SDK child streams (children list their parents themselves, see above): no context, so
+        the SDK neither copies each record as one (``copy.copy`` of every record) nor filters it again."""
+        if self.child_streams:
+            yield from super().generate_child_contexts(record, context)
 
     @property
     def authenticator(self) -> EAccountingAuthenticator:
@@ -270,6 +200,7 @@ class EAccountingStream(fan_out.FanOutSelection):
             since_param=paging.MODIFIED_SINCE_PARAMS.get(d.path),
             passthrough=self.passthrough,
             template=d.path,
+            decode=self.output.shape.decode_page,
         )
 
     @cached_property
@@ -308,7 +239,7 @@ class EAccountingStream(fan_out.FanOutSelection):
             # An incremental read saw only changes: read every key (key fields decoded only).
             d = self.definition
             path = self.concrete_path(str(context[d.parent_key])) if d.parent_key and context else d.path
-            query = dataclasses.replace(self.query(path, None), passthrough=True)
+            query = dataclasses.replace(self.query(path, None), passthrough=True, decode=None)
             injected = {d.parent_key: context[d.parent_key]} if d.parent_key and context else {}
             for record in self.reader.read(query):
                 full = {**record, **injected}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from eaccounting_api import paging
+
+# A page decoder for pass-through reads: ``(body, where, raw_fields) -> Page``, as ``paging.decode_page``.
+PageDecoder = Callable[[bytes, str, tuple[str, ...]], paging.Page]
 
 
 @dataclass
@@ -26,6 +30,9 @@ class ListQuery:
     since_param: str | None = None  # endpoint parameter carrying ``since`` instead of ``$filter``
     passthrough: bool = False  # emit ``RawRecord``s (see paging.RawRecord)
     template: str | None = None  # the path template (``/accounts/{fiscalyearId}``); default: ``path``
+    # Decodes the pages of a pass-through read instead of ``paging.decode_page`` (in the page pool's
+    # threads): ``RecordShape.decode_page``, which checks each record's shape with its page.
+    decode: PageDecoder | None = field(default=None, compare=False)
 
     @property
     def endpoint(self) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,7 +94,15 @@ class ReadContext:
 
     # -- keys and predicates ------------------------------------------------------------------------------
     def key(self, row: Record, keys: tuple[str, ...] | None = None) -> tuple[Any, ...]:
-        return tuple(row.get(k) for k in (self.q.order_keys if keys is None else keys))
+        return tuple([row.get(k) for k in (self.q.order_keys if keys is None else keys)])
+
+    def keys(self, rows: list[Record]) -> list[tuple[Any, ...]]:
+        """The order keys of a page's rows, computed once per page for ``check``, ``count`` and ``emit``."""
+        names = self.q.order_keys
+        if len(names) == 1:
+            (name,) = names
+            return [(row.get(name),) for row in rows]
+        return [tuple([row.get(k) for k in names]) for row in rows]
 
     def at_or_after(self, row: Record, ticks: int | None) -> bool:
         """Whether the row's replication key may be at or after ``ticks`` (``None``: no bound), at the
@@ -130,13 +137,17 @@ class ReadContext:
             if any(r.get(rk) and paging.instant_ticks(str(r[rk])) >= t0 for r in page.data):
                 self.churn = self.stats.churn = True
 
-    def check(self, rows: list[Record], ask: Ask, inside: Any = None) -> None:
+    def check(
+        self, rows: list[Record], ask: Ask, inside: Any = None, keys: list[tuple[Any, ...]] | None = None
+    ) -> None:
         """What the request promised, checked on its rows: the ``$orderby`` (on any page of 2+ rows) and
         the ``$filter`` (``inside``: its client-side reading). Learns the verdicts; a violated filter
-        raises ``FilterIgnored``."""
+        raises ``FilterIgnored``. ``keys``: the rows' order keys (``keys``), if already at hand."""
         template = self.q.endpoint
         if ask.orderby and len(rows) >= 2:
-            ordered = paging.in_order([self.key(r, ask.orderby) for r in rows])
+            if keys is None or ask.orderby != self.q.order_keys:
+                keys = [self.key(r, ask.orderby) for r in rows]
+            ordered = paging.in_order(keys)
             if not ordered:
                 self.logger.debug("%s: a page of %s not in %s order", self.q.label, template, ask.orderby)
             self.book.learn(template, orderby=OK if ordered else IGNORED)
@@ -147,34 +158,38 @@ class ReadContext:
                 raise FilterIgnored(template)
             self.book.learn(template, filter=OK)
 
-    def count(self, rows: list[Record]) -> set[Any]:
-        """Count the rows served by the query as sent; the keys new to this read."""
+    def count(self, rows: list[Record], keys: list[tuple[Any, ...]] | None = None) -> set[Any]:
+        """Count the rows served by the query as sent; the keys new to this read. ``keys``: the rows'
+        order keys (``keys``), if already at hand."""
         counted = self.counted[self.restricted]
-        fresh = set()
-        for row in rows:
-            key: Any = self.key(row)
-            if any(v is None for v in key):
-                key = ("<no key>", next(self._null_keys))
-            if key not in counted:
-                counted.add(key)
-                fresh.add(key)
+        keys = self.keys(rows) if keys is None else keys
+        page = set(keys)
+        if any(None in key for key in page):  # a row without a whole key counts alone, each time
+            page = {key for key in page if None not in key}
+            page.update(("<no key>", next(self._null_keys)) for key in keys if None in key)
+        fresh = page - counted
+        counted |= fresh
         self.max_total = max(self.max_total, len(counted))
         return fresh
 
-    def emit(self, rows: list[Record]) -> Iterator[Record]:
-        """The rows the "since" bound keeps, each version once."""
+    def emit(self, rows: list[Record], keys: list[tuple[Any, ...]] | None = None) -> list[Record]:
+        """The rows the "since" bound keeps, each version once (a row without a key always).
+        ``keys``: the rows' order keys (``keys``), if already at hand."""
         rk = self.q.replication_key
-        for row in rows:
-            if not self.keep(row):
+        since = self._since_ticks
+        emitted = self.emitted
+        out: list[Record] = []
+        for row, key in zip(rows, self.keys(rows) if keys is None else keys, strict=True):
+            if since is not None and not self.at_or_after(row, since):
                 continue
-            key = self.key(row)
-            if any(v is None for v in key):
-                yield row
+            if None in key:
+                out.append(row)
                 continue
             identity = (*key, row.get(rk)) if rk else key
-            if identity not in self.emitted:
-                self.emitted.add(identity)
-                yield row
+            if identity not in emitted:
+                emitted.add(identity)
+                out.append(row)
+        return out
 
     @property
     def distinct(self) -> int:

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import NoReturn
 
+import requests
+
 from eaccounting_api import paging
 from eaccounting_api.api_client import EAccountingClient
 from eaccounting_api.errors import BadRequestError
@@ -102,13 +104,17 @@ class ListRequests:
             self.stats.read_requests += 1
         # Decoded inside the client's retry: a page cut short (ValueError) is fetched again.
         page = self.client.request(
-            "GET",
-            q.path,
-            params=self.params(q, ask),
-            parse=lambda r: paging.decode_page(r.content, f"GET {q.path}", q.raw_fields),
+            "GET", q.path, params=self.params(q, ask), parse=lambda r: self.decode(q, r)
         )
         self.book.served(q.endpoint, ask.size, filtered=bool(ask.filter), ordered=bool(ask.orderby))
         return page
+
+    @staticmethod
+    def decode(q: ListQuery, response: requests.Response) -> Page:
+        raw_fields = q.raw_fields
+        if q.decode is not None and raw_fields is not None:
+            return q.decode(response.content, f"GET {q.path}", raw_fields)
+        return paging.decode_page(response.content, f"GET {q.path}", raw_fields)
 
     def first(self, q: ListQuery, ask: Ask) -> Page:
         """``get`` for a request that starts something (a walk, a keyset page): a 400 is diagnosed."""

@@ -101,16 +101,18 @@ class PageWalk:
         """Check, count and emit one page (a re-read's order is not checked: the first pass checked the
         endpoint's, and a re-read may sort on a timestamp the API shows coarser than it sorts)."""
         ctx = self.ctx
-        ctx.check(page.data, replace(self.ask, orderby=()) if self.descending else self.ask, self.inside)
+        data = page.data
+        keys = ctx.keys(data)  # once per page, for every check below
+        ask = replace(self.ask, orderby=()) if self.descending else self.ask
+        ctx.check(data, ask, self.inside, keys)
         ctx.stats.pages += 1
         self.pages_read += 1
         self.responses += 1
-        self.last_fresh = len(ctx.count(page.data))
-        data = page.data
+        self.last_fresh = len(ctx.count(data, keys))
         self.rows += len(data)
         self.last_rows = len(data)
-        self.bounds.append((ctx.key(data[0]), ctx.key(data[-1])) if data else None)
-        yield from ctx.emit(data)
+        self.bounds.append((keys[0], keys[-1]) if data else None)
+        yield from ctx.emit(data, keys)
 
     def _bulk(self, planned: int) -> Iterator[Record]:
         ctx = self.ctx

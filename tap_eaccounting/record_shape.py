@@ -16,38 +16,44 @@ The live API sends two things a loader cannot take as they come:
 
 Speed: a pass-through record (``paging.RawRecord``, the API's own bytes) is checked by one msgspec decode
 into a per-stream struct that declares every top-level property (an undeclared one fails it), decodes the
-date-time fields and the objects that hold some, and skips everything else as slices of the bytes; the
+date-time fields and the objects that hold some, and everything else as cheaply as it can (``_ANY_JSON``); the
 date-times are then matched against RFC 3339 UTC. A record that passes goes out untouched. One whose
 date-times need rewriting gets the new values spliced into its bytes (``"DueDate":"2026-06-24"`` ->
 ``"DueDate":"2026-06-24T00:00:00Z"``, each checked by its count); only a record with an undeclared
 property, or whose bytes are not in that compact form (whitespace, an escape, a date-time inside an array
 of strings), is decoded fully and goes out re-encoded. A decoded record (not pass-through) is checked the
-same way on its dict.
+same way on its dict. Where the date-times are and how they are rewritten: ``record_dates``.
+
+Where: a pass-through read's pages are decoded by ``decode_page``, in the page pool's threads while the
+stream's thread emits earlier pages, and the one decode of each record that picks its key fields is
+also its check (``ShapedRecord``); ``check``, in the stream's thread (``post_process``), then only
+applies what was found, unless the schema was widened since (a ``generation`` later): then it checks
+the record again itself.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import msgspec
 
-from eaccounting_api import timeparse
-from eaccounting_api.paging import RawRecord
+from eaccounting_api import paging
+from eaccounting_api.paging import Page, RawRecord
+from tap_eaccounting.record_dates import (
+    Fix,
+    Level,
+    collect,
+    compile_level,
+    date_time_tree,
+    fix_dict,
+    node_type,
+    splice,
+)
 
 Record = dict[str, Any]
-LEAF = "date-time"  # a tree node that is a date-time value (or an array of them)
-# Where the date-times of a schema are: property -> LEAF, or -> the tree of an object (or array of
-# objects) that holds some.
-Tree = dict[str, Any]
-# A tree compiled for a decoded struct (see ``_level``).
-Level = tuple[Callable[[Any], tuple[Any, ...]], list[tuple[str, Any]]]
-Fix = tuple[str, str, str | None]  # property name, value as sent, value to emit
-
-_is_utc = timeparse.RFC3339_UTC_RE.match
 _JSON_TYPES: dict[str, Any] = {
     "boolean": bool,
     "integer": int,
@@ -57,6 +63,11 @@ _JSON_TYPES: dict[str, Any] = {
     "array": list[msgspec.Raw],
     "null": None,
 }
+# A declared property that holds no date-time: any JSON value, decoded as cheaply as msgspec can (a
+# scalar as itself, an array or object one level deep as slices of the bytes): a fifth less CPU than a
+# ``msgspec.Raw`` for every property (bench/TRANSPORT_PROFILE.md), a Raw per scalar being dearer than
+# the scalar.
+_ANY_JSON: Any = str | int | float | bool | None | list[msgspec.Raw] | dict[str, msgspec.Raw]
 
 
 @dataclass
@@ -64,6 +75,27 @@ class Checked:
     record: Record  # what to emit in place of the record checked
     undeclared: dict[str, Any] = field(default_factory=dict)  # name -> value, for ``declare``
     not_dates: list[tuple[str, str]] = field(default_factory=list)  # (property path, value) emitted null
+
+
+class ShapedRecord(RawRecord):
+    """A ``RawRecord`` checked with its page (``RecordShape.decode_page``): ``shaped`` is the shape's
+    generation then, the bytes to emit if rewritten, the rewrites and the values that are no dates."""
+
+    __slots__ = ("shaped",)
+
+    def __init__(self, raw: msgspec.Raw, fields: dict[str, Any], shaped: Any) -> None:
+        super().__init__(raw, fields)
+        self.shaped: tuple[int, bytes | None, list[Fix], list[tuple[str, str]]] | None = shaped
+
+
+@dataclass(frozen=True)
+class _PageCheck:
+    """What ``decode_page`` needs of one generation of the shape (built once, shared by threads)."""
+
+    generation: int
+    decoder: msgspec.json.Decoder[Any]  # a record, as ``_build``'s struct
+    level: Level | None
+    attrs: dict[str, str]  # property -> its struct attribute
 
 
 def json_type(value: Any) -> str:
@@ -80,44 +112,6 @@ def json_type(value: Any) -> str:
     return "object" if isinstance(value, dict) else "array"
 
 
-def date_time_tree(schema: dict[str, Any]) -> Tree:
-    tree: Tree = {}
-    for name, sub in schema.get("properties", {}).items():
-        if not isinstance(sub, dict):
-            continue
-        node = sub["items"] if isinstance(sub.get("items"), dict) else sub
-        if node.get("format") == "date-time":
-            tree[name] = LEAF
-        elif inner := date_time_tree(node):
-            tree[name] = inner
-    return tree
-
-
-def _node_type(sub: Any, name: str) -> Any:
-    """The msgspec type of a tree node: a date-time as any JSON value (looked at in Python), an object
-    holding date-times as a struct of just those; each may also be an array of what it describes."""
-    if sub == LEAF:
-        return Any
-    fields = [
-        (f"f{i}", _node_type(child_sub, f"{name}_{i}"), msgspec.field(default=None, name=child))
-        for i, (child, child_sub) in enumerate(sub.items())
-    ]
-    struct: Any = msgspec.defstruct(name, fields)
-    return struct | list[struct] | None
-
-
-def _level(tree: Tree, attrs: list[str]) -> Level:
-    """A tree as ``_collect`` walks a decoded struct: one getter for the level's attributes (``attrs``
-    at the top, the ``f<index>`` that ``_node_type`` gives below), and each node's name and sub-level
-    (``None``: a leaf)."""
-    getter = operator.attrgetter(*attrs) if len(attrs) > 1 else (lambda obj: (getattr(obj, attrs[0]),))
-    nodes = [
-        (name, None if sub == LEAF else _level(sub, [f"f{i}" for i in range(len(sub))]))
-        for name, sub in tree.items()
-    ]
-    return getter, nodes
-
-
 class RecordShape:
     """The checks for one stream's records; ``schema`` is the stream's own, widened in place by
     ``declare``. Used by one thread (the SDK's record loop)."""
@@ -127,12 +121,17 @@ class RecordShape:
         self.tree = date_time_tree(schema)
         self.added: set[str] = set()  # properties ``declare`` declared
         self.nulls: set[str] = set()  # undeclared properties only ever seen null
+        self._lock = threading.RLock()  # ``decode_page`` runs in the page pool's threads
         self._compile()
 
     def _compile(self) -> None:
-        self.declared = frozenset(self.schema["properties"])
-        self._decoder: msgspec.json.Decoder[Any] | None = None  # built for the first pass-through record
-        self._level: Level | None = None  # where its date-times are (None: it has none)
+        with self._lock:
+            self.declared = frozenset(self.schema["properties"])
+            self._decoder: msgspec.json.Decoder[Any] | None = None  # built for the first record
+            self._level: Level | None = None  # where its date-times are (None: it has none)
+            self._page_check: _PageCheck | None = None
+            # A record checked with its page under an older generation is checked again (``check``).
+            self.generation = getattr(self, "generation", 0) + 1
 
     def _build(self) -> msgspec.json.Decoder[Any]:
         """The decoder of a pass-through record: every property the schema declares (and those only ever
@@ -143,40 +142,84 @@ class RecordShape:
         fields: list[tuple[str, Any, Any]] = []
         for i, name in enumerate(names):
             if name in self.tree:
-                kind = _node_type(self.tree[name], f"N{i}")
+                kind = node_type(self.tree[name], f"N{i}")
             elif name in self.added:
                 kind = _python_type(properties[name])
             elif name in self.nulls:
                 kind = None
             else:
-                kind = msgspec.Raw
+                kind = _ANY_JSON
             fields.append((f"p{i}", kind, msgspec.field(default=None, name=name)))
         self._level = (
-            _level(self.tree, [f"p{names.index(name)}" for name in self.tree]) if self.tree else None
+            compile_level(self.tree, [f"p{names.index(name)}" for name in self.tree]) if self.tree else None
         )
         self._decoder = msgspec.json.Decoder(msgspec.defstruct("Record", fields, forbid_unknown_fields=True))
+        self._page_check = _PageCheck(
+            self.generation,
+            self._decoder,
+            self._level,
+            {name: f"p{i}" for i, name in enumerate(names)},
+        )
         return self._decoder
+
+    # -- a whole page, in the page pool's threads ----------------------------------------------------------
+    def decode_page(self, content: bytes, where: str, raw_fields: tuple[str, ...]) -> Page:
+        """``paging.decode_page`` with ``raw_fields``, every record also checked as ``check`` does, in
+        the same decode that picks its ``raw_fields`` (one decode of each record, not two): records come
+        as ``ShapedRecord``s, and ``check`` only applies what was found. A record that does not fit
+        ``_build``'s struct (an undeclared property, a value not of an added property's type) comes
+        as a plain ``RawRecord``, checked by ``check`` alone."""
+        with self._lock:
+            if self._decoder is None:
+                self._build()
+            page_check = self._page_check
+        assert page_check is not None
+        if any(name not in page_check.attrs for name in raw_fields):
+            return paging.decode_page(content, where, raw_fields)
+        page, items = paging.raw_page(content, where)
+        decode = page_check.decoder.decode
+        get = operator.attrgetter(*(page_check.attrs[name] for name in raw_fields))
+        one = len(raw_fields) == 1
+        for item in items:
+            try:
+                struct = decode(item)
+            except msgspec.ValidationError:
+                page.data.append(paging.raw_record(item, raw_fields, where))
+                continue
+            values = get(struct)
+            fields = dict(zip(raw_fields, (values,) if one else values, strict=True))
+            page.data.append(ShapedRecord(item, fields, _shaped(item, struct, page_check)))
+        return page
 
     # -- checking -------------------------------------------------------------------------------------
     def check(self, record: Record) -> Checked | None:
         """``None`` when the record may go out as it is, else what to emit and what to declare."""
         if not isinstance(record, RawRecord):
             return self._check_dict(record)
+        if isinstance(record, ShapedRecord) and record.shaped and record.shaped[0] == self.generation:
+            _, spliced, found, bad = record.shaped
+            return self._fixed(record, spliced, found, bad) if found else None
         raw = record.raw
+        with self._lock:
+            decoder = self._decoder or self._build()
         try:
-            decoded = (self._decoder or self._build()).decode(raw)
+            decoded = decoder.decode(raw)
         except msgspec.ValidationError:
             return self._full(raw)
         if self._level is None:
             return None
         fixes: list[Fix] = []
         not_dates: list[tuple[str, str]] = []
-        _collect(decoded, self._level, "", fixes, not_dates)
+        collect(decoded, self._level, "", fixes, not_dates)
         if not fixes:
             return None
-        spliced = _splice(bytes(raw), fixes)
+        return self._fixed(record, splice(bytes(raw), fixes), fixes, not_dates)
+
+    def _fixed(
+        self, record: RawRecord, spliced: bytes | None, fixes: list[Fix], not_dates: list[tuple[str, str]]
+    ) -> Checked | None:
         if spliced is None:
-            return self._full(raw)
+            return self._full(record.raw)
         record.raw = msgspec.Raw(spliced)
         for name, old, new in fixes:  # the decoded key fields: a rewritten replication key too
             if record.get(name) == old:
@@ -200,7 +243,7 @@ class RecordShape:
             if value is not None and not _fits(value, self.schema["properties"][name]):
                 undeclared[name] = value
         not_dates: list[tuple[str, str]] = []
-        if _fix_dict(data, self.tree, "", not_dates) or undeclared:
+        if fix_dict(data, self.tree, "", not_dates) or undeclared:
             return Checked(data, undeclared, not_dates)
         return None
 
@@ -209,6 +252,10 @@ class RecordShape:
         """Declare ``name`` in the schema as ``value``'s JSON type, nullable (an object as an object with
         any properties, an array with any items), or widen a property declared so to take it too. The
         new type list when the schema changed; ``None`` when it did not (a ``null`` carries no type)."""
+        with self._lock:  # the schema is read by ``_build`` in the page pool's threads too
+            return self._declare(name, value)
+
+    def _declare(self, name: str, value: Any) -> list[str] | None:
         properties: dict[str, Any] = self.schema["properties"]
         kind = json_type(value)
         if kind == "null":
@@ -248,94 +295,14 @@ def _fits(value: Any, prop: dict[str, Any]) -> bool:
     return kind in types or (kind == "integer" and "number" in types)
 
 
-@lru_cache(maxsize=4096)
-def _utc(value: str) -> str | None:
-    """``value`` as RFC 3339 UTC, ``None`` when it is no date (the same dates recur across records)."""
-    try:
-        return timeparse.to_rfc3339_utc(value)
-    except ValueError:
-        return None
-
-
-def _fix(name: str, value: str, path: str, fixes: list[Fix], not_dates: list[tuple[str, str]]) -> None:
-    new = _utc(value)
-    if new is None:
-        not_dates.append((path, value))
-    fixes.append((name, value, new))
-
-
-def _collect(obj: Any, level: Level, prefix: str, fixes: list[Fix], not_dates: list[tuple[str, str]]) -> None:
-    """The date-time values under a decoded struct that need rewriting."""
-    getter, nodes = level
-    for (name, sub), value in zip(nodes, getter(obj), strict=True):
-        if value is None:
-            continue
-        if sub is None:
-            if value.__class__ is str:
-                if not _is_utc(value):
-                    _fix(name, value, prefix + name, fixes, not_dates)
-            elif value.__class__ is list:
-                for item in value:
-                    if item.__class__ is str and not _is_utc(item):
-                        _fix(name, item, prefix + name, fixes, not_dates)
-        elif value.__class__ is list:
-            for item in value:
-                if item is not None:
-                    _collect(item, sub, f"{prefix}{name}.", fixes, not_dates)
-        else:
-            _collect(value, sub, f"{prefix}{name}.", fixes, not_dates)
-
-
-def _splice(raw: bytes, fixes: list[Fix]) -> bytes | None:
-    """``raw`` with each ``"<name>":"<old>"`` replaced, when each occurs exactly as often as it was
-    found decoded; ``None`` when not (whitespace, an escape, a date-time inside an array of strings, or
-    the same text under a property that is no date-time). Inside a JSON string every quote is escaped,
-    so the pattern cannot match there."""
-    wanted: dict[tuple[str, str], list[Any]] = {}
-    for name, old, new in fixes:
-        wanted.setdefault((name, old), [new, 0])[1] += 1
-    for (name, old), (new, count) in wanted.items():
-        needle = f'"{name}":"{old}"'.encode()
-        replacement = (f'"{name}":"{new}"' if new is not None else f'"{name}":null').encode()
-        if count == 1:
-            at = raw.find(needle)
-            if at < 0 or raw.find(needle, at + len(needle)) >= 0:
-                return None
-            raw = raw[:at] + replacement + raw[at + len(needle) :]
-        elif raw.count(needle) == count:
-            raw = raw.replace(needle, replacement)
-        else:
-            return None
-    return raw
-
-
-def _fix_dict(node: Any, tree: Tree, prefix: str, not_dates: list[tuple[str, str]]) -> bool:
-    """Rewrite the date-time values of a decoded record in place; whether any changed."""
-    if isinstance(node, list):
-        return any([_fix_dict(item, tree, prefix, not_dates) for item in node])
-    if not isinstance(node, dict):
-        return False
-    changed = False
-    for name, sub in tree.items():
-        value = node.get(name)
-        if value is None:
-            continue
-        path = prefix + name
-        if sub != LEAF:
-            changed |= _fix_dict(value, sub, f"{path}.", not_dates)
-            continue
-        values = value if isinstance(value, list) else [value]
-        fixed = [_fixed(v, path, not_dates) for v in values]
-        if fixed != values:
-            node[name] = fixed if isinstance(value, list) else fixed[0]
-            changed = True
-    return changed
-
-
-def _fixed(value: Any, path: str, not_dates: list[tuple[str, str]]) -> Any:
-    if not isinstance(value, str) or timeparse.is_rfc3339_utc(value):
-        return value
-    new = _utc(value)
-    if new is None:
-        not_dates.append((path, value))
-    return new
+def _shaped(raw: msgspec.Raw, struct: Any, page_check: _PageCheck) -> Any:
+    """``ShapedRecord.shaped`` of one record of a page."""
+    if page_check.level is None:
+        return (page_check.generation, None, [], [])
+    fixes: list[Fix] = []
+    not_dates: list[tuple[str, str]] = []
+    collect(struct, page_check.level, "", fixes, not_dates)
+    if not fixes:
+        return (page_check.generation, None, fixes, not_dates)
+    spliced = splice(bytes(raw), fixes)
+    return None if spliced is None else (page_check.generation, spliced, fixes, not_dates)

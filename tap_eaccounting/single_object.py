@@ -17,8 +17,9 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
 
 from eaccounting_api.authenticator import EAccountingAuthenticator
-from tap_eaccounting.client import Runtime, load_schema
+from tap_eaccounting.client import load_schema
 from tap_eaccounting.record_output import RecordOutput
+from tap_eaccounting.runtime import Runtime
 from tap_eaccounting.streams import SingleObjectDef
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from eaccounting_api import paging, spec
 from eaccounting_api.connection import CONNECTION_SETTINGS, DEFAULT_API_URL, DEFAULT_MAX_CONCURRENCY
 from eaccounting_api.errors import FatalError, ReauthorizationRequired
 from tap_eaccounting import auth_cli, fan_out
-from tap_eaccounting.client import AccountBalancesStream, EAccountingStream, Runtime
+from tap_eaccounting.client import AccountBalancesStream, EAccountingStream
 from tap_eaccounting.message_writer import BufferedMsgSpecWriter
 from tap_eaccounting.run_summary import (
     FAILED,
@@ -29,6 +29,7 @@ from tap_eaccounting.run_summary import (
     StreamOutcome,
     describe_fallbacks,
 )
+from tap_eaccounting.runtime import Runtime
 from tap_eaccounting.single_object import SingleObjectStream
 from tap_eaccounting.state_gate import StateGate, forget_unfinished
 from tap_eaccounting.stream_failures import Failure, api_mismatch, api_mismatch_failure, classify
