@@ -28,7 +28,16 @@ from eaccounting_api.api_client import EAccountingClient
 from eaccounting_api.authenticator import EAccountingAuthenticator
 from eaccounting_api.pg_coordination import Coordination
 from eaccounting_api.pg_token_store import PostgresTokenStore
-from eaccounting_api.ratelimit import DEFAULT_KEYING, DEFAULT_PER_MINUTE, KEYINGS, Keying, RateLimiter
+from eaccounting_api.ratelimit import (
+    DEFAULT_KEYING,
+    DEFAULT_METHODS,
+    DEFAULT_PER_MINUTE,
+    KEYINGS,
+    METHOD_COUNTINGS,
+    Keying,
+    MethodCounting,
+    RateLimiter,
+)
 from eaccounting_api.shared_budget import DEFAULT_SCOPE, SCOPES, SharedRateBudget
 from eaccounting_api.tokens import FileTokenStore, TokenStore
 
@@ -78,6 +87,14 @@ CONNECTION_SETTINGS: tuple[th.Property, ...] = (
         allowed_values=list(KEYINGS),
         description="What counts as one endpoint for the limiter (UNVERIFIED): 'template' (/x/{id} is "
         "one endpoint, strictest), 'url' (each concrete URL) or 'global' (one budget).",
+    ),
+    th.Property(
+        "rate_limit_methods",
+        th.StringType,
+        default=DEFAULT_METHODS,
+        allowed_values=list(METHOD_COUNTINGS),
+        description="Whether reads and writes of one endpoint share its budget (UNVERIFIED): 'shared' "
+        "(GET and POST of /customers share one budget, safe) or 'split' (reads and writes counted apart).",
     ),
     th.Property(
         "rate_limit_scope",
@@ -182,19 +199,30 @@ def _keying(config: Mapping[str, Any]) -> Keying:
     return value
 
 
+def _methods(config: Mapping[str, Any]) -> MethodCounting:
+    value = str(config.get("rate_limit_methods") or DEFAULT_METHODS)
+    if value not in METHOD_COUNTINGS:
+        raise ValueError(
+            f"config setting 'rate_limit_methods' must be one of {', '.join(METHOD_COUNTINGS)}; got {value!r}"
+        )
+    return value
+
+
 def limiter_from_config(config: Mapping[str, Any]) -> RateLimiter:
     """The process's own limiter, or with ``coordination_dsn`` the budget shared per ``rate_limit_scope``."""
     per_minute = int(config.get("rate_limit_per_minute") or DEFAULT_PER_MINUTE)
     coordination = coordination_from_config(config)
     if coordination is None:
-        return RateLimiter(per_minute, keying=_keying(config))
+        return RateLimiter(per_minute, keying=_keying(config), methods=_methods(config))
     scope = str(config.get("rate_limit_scope") or DEFAULT_SCOPE)
     if scope not in SCOPES:
         raise ValueError(
             f"config setting 'rate_limit_scope' must be one of {', '.join(SCOPES)}; got {scope!r}"
         )
     budget_scope = _required(config, "client_id") if scope == "client" else tenant_key(config)
-    return SharedRateBudget(coordination, budget_scope, per_minute, keying=_keying(config))
+    return SharedRateBudget(
+        coordination, budget_scope, per_minute, keying=_keying(config), methods=_methods(config)
+    )
 
 
 def client_from_config(

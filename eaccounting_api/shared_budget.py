@@ -15,7 +15,8 @@ The algorithm is ``ratelimit.RateLimiter``'s (a sliding-window log with reservat
 
 The key is ``<scope>|<endpoint>``: ``scope`` is the client_id (``rate_limit_scope=client``, the default:
 safe whatever Visma counts) or client_id and tenant (``client_company``: only right if Visma counts per
-company, which is UNVERIFIED); the endpoint is ``RateLimiter.key`` (``rate_limit_keying``).
+company, which is UNVERIFIED); the endpoint is ``RateLimiter.key`` (``rate_limit_keying``, and with
+``rate_limit_methods=split`` a ``read``/``write`` prefix).
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from typing import Any
 from eaccounting_api.pg_coordination import Coordination, advisory_key
 from eaccounting_api.ratelimit import (
     DEFAULT_KEYING,
+    DEFAULT_METHODS,
     DEFAULT_PER_MINUTE,
     Keying,
+    MethodCounting,
     RateLimiter,
 )
 
@@ -69,9 +72,12 @@ class SharedRateBudget(RateLimiter):
         *,
         window_seconds: float = SHARED_WINDOW_SECONDS,
         keying: Keying = DEFAULT_KEYING,
+        methods: MethodCounting = DEFAULT_METHODS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(per_minute, window_seconds=window_seconds, keying=keying, sleep=sleep)
+        super().__init__(
+            per_minute, window_seconds=window_seconds, keying=keying, methods=methods, sleep=sleep
+        )
         self.coordination = coordination
         self.scope = scope
         self._table = coordination.table(TABLE)

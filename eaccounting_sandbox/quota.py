@@ -2,6 +2,9 @@
 
 Whether one company's calls count against another company's of the same client is UNVERIFIED: the
 ``rate_limit_scope`` switch counts per client (``client``, the default) or per client and company.
+Whether the method counts is UNVERIFIED too: the ``rate_limit_methods`` switch counts every method of
+a URL together (``shared``, the default: the documented "per endpoint/URL" read literally, the
+stricter server) or each method apart (``split``: GET and POST of ``/customers`` have 600 each).
 
 Exceeding it answers 429 with ErrorCode 4010 and "... Try again in N seconds." and, as documented
 for eAccounting, no Retry-After header (developer.vismaonline.com/docs/rate-limits). Requests
@@ -34,19 +37,24 @@ class RateLimiter:
         per_minute: Callable[[], int],
         clock: Callable[[], float] = time.monotonic,
         scope: Callable[[], str] = lambda: "client",
+        methods: Callable[[], str] = lambda: "shared",
     ) -> None:
         self._per_minute = per_minute
         self._scope = scope
+        self._methods = methods
         self._clock = clock
         self._hits: dict[tuple[str, str], deque[float]] = {}
 
     def check(self, client_id: str, endpoint: str, company: str = "") -> None:
-        """Count one request; raise ApiError 429 if the client is over budget on this endpoint."""
+        """Count one request to ``endpoint`` (``"GET /v2/customers"``); raise ApiError 429 if the client
+        is over budget on it."""
         limit = self._per_minute()
         if limit <= 0:
             return
         now = self._clock()
         who = client_id if self._scope() == "client" else f"{client_id}/{company}"
+        if self._methods() == "shared":
+            endpoint = endpoint.split(" ", 1)[-1]
         hits = self._hits.setdefault((who, endpoint), deque())
         while hits and hits[0] <= now - WINDOW_SECONDS:
             hits.popleft()

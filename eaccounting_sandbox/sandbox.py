@@ -53,7 +53,9 @@ class Sandbox:
         self.identity = IdentityServer(config)
         self.pipeline = QueryPipeline(config)
         self.limiter = RateLimiter(
-            lambda: self.config.rate_limit_per_minute, scope=lambda: self.config.rate_limit_scope
+            lambda: self.config.rate_limit_per_minute,
+            scope=lambda: self.config.rate_limit_scope,
+            methods=lambda: self.config.rate_limit_methods,
         )
         self.faults = FaultInjector()
         self.conformance = Conformance()

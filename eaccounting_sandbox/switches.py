@@ -119,11 +119,12 @@ RUNTIME_SWITCHES = (
     "endpoint_switches",
     "rate_limit_per_minute",
     "rate_limit_scope",
+    "rate_limit_methods",
     "access_token_ttl",
     "validate_responses",
 )
 
-CHOICES = {"rate_limit_scope": ("client", "client_company")}
+CHOICES = {"rate_limit_scope": ("client", "client_company"), "rate_limit_methods": ("shared", "split")}
 
 
 def check_switch(name: str, value: Any) -> None:
@@ -184,6 +185,9 @@ class SandboxConfig(Switches):
     # Who shares one budget (UNVERIFIED): "client" (every company of the client_id, as documented)
     # or "client_company" (each company of the client its own).
     rate_limit_scope: str = "client"
+    # Whether the method counts (UNVERIFIED): "shared" (GET and POST of one URL share its budget, the
+    # documented "per endpoint/URL" read literally) or "split" (each method its own budget).
+    rate_limit_methods: str = "shared"
     # Validate every /v2 JSON body against the spec before sending it (tests turn this on).
     validate_responses: bool = False
     # The last profile applied; switches changed later apply over it.

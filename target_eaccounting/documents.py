@@ -52,7 +52,7 @@ class DocumentStrategy:
         if entry is not None and entry.is_done and entry.object_id:
             converted = entry.extra.get("invoice_id")
             if entry.payload_hash == digest:
-                ctx.refs.remember("invoice_key", key, str(converted or entry.object_id))
+                ctx.refs.remember_invoice(spec.name, key, str(converted or entry.object_id))
                 if draft and ctx.settings.convert_drafts and not converted and not ctx.settings.dry_run:
                     _convert(ctx, spec, key, digest=digest, draft_id=entry.object_id, extra=dict(entry.extra))
                     ctx.outcomes.record(UPDATED, spec.name, key, entry.object_id, "converted")
@@ -83,7 +83,7 @@ class DocumentStrategy:
         mapping.validate_payload(spec.schema, payload)
         spec.stamp_fiscal_year(ctx.settings, payload, year)
         if ctx.settings.dry_run:
-            ctx.refs.remember("invoice_key", key, PLANNED)
+            ctx.refs.remember_invoice(spec.name, key, PLANNED)
             action = UPDATED if entry is not None and entry.is_done else CREATED
             ctx.outcomes.record(action, spec.name, key, None, f"fiscal year {year.describe()}")
             return
@@ -106,7 +106,7 @@ class DocumentStrategy:
             lookup=lambda: _find_document(ctx, spec.name, spec.path, key=key, extra=extra),
         )
         ctx.ledger.done(spec.name, key, object_id, digest, extra)
-        ctx.refs.remember("invoice_key", key, object_id)
+        ctx.refs.remember_invoice(spec.name, key, object_id)
         if draft and ctx.settings.convert_drafts:
             _convert(ctx, spec, key, digest=digest, draft_id=object_id, extra=extra)
         ctx.outcomes.record(CREATED, spec.name, key, object_id)
@@ -172,7 +172,7 @@ def _convert(
         ctx.ledger.done(spec.name, key, draft_id, digest, extra)
         raise api_error(exc, f"draft {draft_id} was created, but converting it failed") from exc
     ctx.ledger.done(spec.name, key, draft_id, digest, {**extra, "invoice_id": invoice_id})
-    ctx.refs.remember("invoice_key", key, invoice_id)
+    ctx.refs.remember_invoice(spec.name, key, invoice_id)
 
 
 def _resume_convert(
@@ -190,7 +190,7 @@ def _resume_convert(
     )
     if invoice_id:
         ctx.ledger.done(spec.name, key, draft_id, digest, {**extra, "invoice_id": invoice_id})
-        ctx.refs.remember("invoice_key", key, invoice_id)
+        ctx.refs.remember_invoice(spec.name, key, invoice_id)
         ctx.outcomes.record(CREATED, spec.name, key, draft_id, "conversion found from an earlier run")
         return
     if ctx.settings.dry_run:

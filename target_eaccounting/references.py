@@ -2,7 +2,13 @@
 
 ``CustomerNumber`` → ``CustomerId``, article ``Number`` → ``ArticleId``, VAT ``Code`` → ``VatCodeId``,
 the company bank account for payments, and ``InvoiceExternalKey`` → the Id of an invoice this target
-created (from the ledger). An unresolvable reference is a record error raised before any write.
+created (from the ledger; in a dry run, an invoice planned earlier in the run resolves as planned, see
+``planned_keys``). An unresolvable reference is a record error raised before any write.
+
+Memory: invoice keys are not held here (a run of a million invoices would hold a million strings):
+a written invoice is in the ledger before any payment can name it, and a planned one is in
+``PlannedKeys`` on disk. What stays in memory grows with the distinct master-data numbers and VAT
+codes, not with the documents.
 
 Numbers are looked up a batch at a time (``prefetch``, see ``number_lookup``) before the batch is
 written; a number the batch did not announce is looked up alone. A number the batch lookup did not
@@ -22,6 +28,7 @@ from eaccounting_api.errors import EAccountingError, NotFoundError
 from target_eaccounting.api import Api, api_error, quote
 from target_eaccounting.ledger import WriteLedger
 from target_eaccounting.number_lookup import find_ids
+from target_eaccounting.planned_keys import PlannedKeys
 from target_eaccounting.record_errors import RecordError
 
 PLANNED = "<planned in this dry run>"
@@ -57,7 +64,9 @@ class References:
         self.ledger = ledger
         self.invoice_streams = invoice_streams
         self._lock = threading.Lock()
+        # (BY_NUMBER kind, number) -> Id, None (absent) or PLANNED (dry run)
         self._cache: dict[tuple[str, str], str | None] = {}
+        self._planned_invoices = PlannedKeys()
         # numbers the last batch lookup of their kind did not find
         self._absent: set[tuple[str, str]] = set()
         self._vat_codes: dict[str, str] | None = None
@@ -65,10 +74,21 @@ class References:
         self.lookups = 0  # list requests made to find objects by number
 
     def remember(self, kind: str, value: str, object_id: str) -> None:
-        """An object this run created or found (a dry run remembers planned ones)."""
+        """A master-data object this run created or found (a dry run remembers planned ones)."""
+        if kind not in BY_NUMBER:
+            raise ValueError(f"remember() takes master data, not {kind!r} (invoices: remember_invoice)")
         with self._lock:
             self._cache[(kind, value)] = object_id
             self._absent.discard((kind, value))
+
+    def remember_invoice(self, stream: str, key: str, object_id: str) -> None:
+        """An invoice (or draft) of ``stream`` written or planned under external ``key``. Only a planned
+        one is kept: a written one is in the ledger already (every caller records it there first)."""
+        if object_id == PLANNED:
+            self._planned_invoices.add(stream, key)
+
+    def close(self) -> None:
+        self._planned_invoices.close()
 
     def prefetch(self, kind: str, numbers: Iterable[str]) -> None:
         """Look up, together, the numbers of ``kind`` not resolved yet in this run. A failed lookup is
@@ -197,10 +217,8 @@ class References:
 
     def _invoice_key(self, value: str, field: str, stream: str) -> str:
         streams = self.invoice_streams.get(stream, ())
-        with self._lock:
-            cached = self._cache.get(("invoice_key", value))
-        if cached:
-            return cached
+        if any((source, value) in self._planned_invoices for source in streams):
+            return PLANNED
         if self.ledger is not None:
             for source in streams:
                 entry = self.ledger.get(source, value)

@@ -75,5 +75,6 @@ class RunContext:
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
+        self.write_context.refs.close()
         self.outcomes.close()
         self.ledger.close()

@@ -20,7 +20,8 @@ from target_eaccounting.target import TargetEAccounting
 SHARED = th.PropertiesList(*connection.CONNECTION_SETTINGS).to_dict()
 NAMES = [
     "client_id", "client_secret", "refresh_token", "token_store_path", "api_url", "identity_url",
-    "request_timeout", "user_agent", "rate_limit_per_minute", "rate_limit_keying", "rate_limit_scope",
+    "request_timeout", "user_agent", "rate_limit_per_minute", "rate_limit_keying", "rate_limit_methods",
+    "rate_limit_scope",
     "tenant_id", "coordination_dsn",
 ]  # fmt: skip
 
@@ -48,6 +49,8 @@ def test_the_shared_declaration_has_the_connection_defaults() -> None:
     assert props["request_timeout"]["default"] == connection.DEFAULT_TIMEOUT
     assert props["rate_limit_per_minute"]["default"] == 600
     assert props["rate_limit_keying"]["enum"] == ["template", "url", "global"]
+    assert props["rate_limit_methods"]["enum"] == ["shared", "split"]
+    assert props["rate_limit_methods"]["default"] == "shared"  # the safe reading: GET and POST share
     assert props["rate_limit_scope"]["enum"] == ["client", "client_company"]
     assert props["rate_limit_scope"]["default"] == "client"  # the safe reading: one budget per client
     assert "default" not in props["coordination_dsn"]  # the embedded default: no database
