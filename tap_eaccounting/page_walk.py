@@ -22,6 +22,16 @@ previous walk or round started at), so every row stamped at or after ``below`` i
 version. The same argument holds within the round for rows it does not see modified; a row modified
 during the round moved to the end again. A round of one response is one snapshot, so none can hide from
 it (``atomic``): the reader settles a read with rounds until one is (``reader``, "Settling").
+
+A row may become visible later than its stamp says (a late commit, replication lag, skew between the
+node answering ``ServerTimeUtc`` and the database's clock; UNVERIFIED, the sandbox's
+``stamp_lag_seconds``). Such a row, written while a pass ran, is stamped before that pass's first
+``ServerTimeUtc`` and lands among the rows already stamped then, not at the very end: it may hide from
+the pass, and shift a row of the pages still to read onto a page already read. Both rows are stamped at
+most ``SETTLE_MARGIN`` before the pass began, so a round reads from ``below`` minus that margin. With
+the margin a round on a busy list rarely is one response; a round that reaches its floor serving no row
+version the read had not emitted (``quiet``) settles it too, when the read also holds as many distinct
+rows as the round counted (``pass_plan``).
 """
 
 from __future__ import annotations
@@ -36,6 +46,13 @@ from eaccounting_api.errors import BadRequestError
 from eaccounting_api.paging import Page
 from tap_eaccounting.list_read import Bound, ReadContext, Record
 from tap_eaccounting.list_requests import Ask
+
+# How long before a pass began a row written while it ran may be stamped (see the module docstring):
+# the same bound the bookmark cap and the tail catch-up assume (``paging.TAIL_OVERLAP``), one constant
+# for one assumption. Five minutes is far above a commit's or a replica's usual lag and a synced
+# clock's skew; the cost is that every row stamped within it is read again by each round.
+SETTLE_MARGIN = paging.TAIL_OVERLAP
+_MARGIN_TICKS = int(SETTLE_MARGIN.total_seconds() * 10_000_000)  # .NET ticks: 100 ns
 
 
 @dataclass
@@ -55,7 +72,9 @@ class PageWalk:
     next_page: int = 0  # the page after the highest one read (``_extend`` goes on from there)
     start: str | None = None  # ServerTimeUtc of the walk's (or round's) first response
     responses: int = 0  # pages served to this walk (or round)
-    stamped: bool = False  # a settle round served a row stamped at or after its ``below``
+    stamped: bool = False  # a settle round served a row stamped at or after its floor
+    fresh_versions: int = 0  # rows this walk (or round) emitted: versions new to the read
+    reached: bool = False  # a settle round read down to its floor (or page 1)
 
     @property
     def multi_page(self) -> bool:
@@ -110,7 +129,9 @@ class PageWalk:
         self.rows += len(data)
         self.last_rows = len(data)
         self.bounds.append((ctx.key(data[0]), ctx.key(data[-1])) if data else None)
-        yield from ctx.emit(data)
+        for row in ctx.emit(data):
+            self.fresh_versions += 1
+            yield row
 
     def _bulk(self, planned: int) -> Iterator[Record]:
         ctx = self.ctx
@@ -167,10 +188,11 @@ class PageWalk:
     def settle(self, below: str) -> Iterator[Record]:
         """A settle round (see the module docstring): from the last page (as the read's latest
         ``TotalNumberOfResults`` places it; once higher if its answer counts more rows) backward, down
-        to the first page that starts with a row stamped before ``below``, or page 1."""
+        to the first page that starts with a row stamped before its floor (``below`` minus
+        ``SETTLE_MARGIN``), or page 1."""
         ctx = self.ctx
         self.size = self.ask.size
-        floor = paging.instant_ticks(below)
+        floor = paging.instant_ticks(below) - _MARGIN_TICKS
         number = self._last_page(ctx.latest_total)
         moved_up = False
         while True:
@@ -195,6 +217,7 @@ class PageWalk:
             yield from self._take(page)
             self.stamped = self.stamped or any(ctx.at_or_after(r, floor) for r in page.data)
             if number <= paging.FIRST_PAGE or (page.data and not ctx.at_or_after(page.data[0], floor)):
+                self.reached = True
                 return
             number = min(number - 1, last)  # an empty page: past the end, rows were deleted meanwhile
 
@@ -202,6 +225,12 @@ class PageWalk:
     def atomic(self) -> bool:
         """The walk (or round) was one response: one consistent snapshot."""
         return self.responses == 1
+
+    @property
+    def quiet(self) -> bool:
+        """A settle round that read down to its floor and served no row version the read had not
+        emitted: nothing written since its floor hid from the earlier passes and came up in it."""
+        return self.reached and not self.fresh_versions
 
     def _last_page(self, total: int) -> int:
         return max(paging.FIRST_PAGE, math.ceil(max(total, 0) / max(self.size, 1)))

@@ -22,7 +22,8 @@ class Step:
     """A pass of a read: the first walk, a re-read, or a settle round down to ``below``."""
 
     rereading: bool = False  # backward, in replication-key order where there is one
-    below: str | None = None  # a settle round: read every row stamped at or after this ServerTimeUtc
+    below: str | None = None  # a settle round: read every row stamped since this ServerTimeUtc
+    # (less ``page_walk.SETTLE_MARGIN``)
     checking: bool = False  # the round checks a forward walk (else it settles a re-read or a round)
 
 
@@ -58,7 +59,9 @@ class PassPlan:
             if not walk.stamped and reconciled:
                 return None  # nothing was created or modified while the walk ran: nothing hid
             return self.reread(ctx, "was written to meanwhile")
-        return None if walk.atomic else self.settle(walk)
+        if walk.atomic or (walk.quiet and reconciled):
+            return None  # one snapshot; or nothing hid from the earlier passes (``page_walk``)
+        return self.settle(walk)
 
     def settle(self, walk: PageWalk) -> Step | None:
         if self.stats.settle_rounds >= MAX_SETTLE_ROUNDS or not walk.start:
