@@ -39,10 +39,12 @@ class PassPlan:
         """What follows a pass (``None``: the read is done; see "Completeness" and "Settling")."""
         q = ctx.q
         caps = self.book.get(q.endpoint)
-        settleable = bool(q.replication_key and q.order_keys and caps.orderby_usable and walk.start)
+        ordered = bool(q.replication_key and q.order_keys and caps.orderby_usable)
+        settleable = ordered and bool(walk.start)
         reconciled = ctx.distinct >= ctx.expected
         if step.below is not None:
-            return self.after_round(ctx, step, walk, reconciled) if settleable else None
+            # A round refused down to page 1 has no ServerTimeUtc: it counts, and ends the read unsettled.
+            return self.after_round(ctx, step, walk, reconciled) if ordered else None
         if reconciled and ctx.repaired:
             return None  # repaired by the keyed route, or one response
         if step.rereading and settleable and not walk.atomic:

@@ -1,10 +1,11 @@
 """Settling a read (``reader``, "Settling"): a row the first walk missed and that is modified while the
 re-read runs, before the re-read reaches it, moves to the end of the replication-key order, already
 read; a settle round reads every row stamped since the re-read began, so the row comes in the same run.
-Rounds end on one response (one snapshot), or after ``MAX_SETTLE_ROUNDS`` with a warning and counts;
-a read never loops, however the list keeps changing. Also: churn that keeps the count (a row created
-while the keyed walk ran and emitted by one of its later pages) still sends the keyed route to its gap
-check."""
+Rounds end on one response (one snapshot), or on a round that served nothing new to a reconciled read,
+or after ``MAX_SETTLE_ROUNDS`` with a warning and counts; a read never loops, however the list keeps
+changing (rows visible later than their stamp: ``test_profile_matrix``, ``stamp_lag_seconds``). Also:
+churn that keeps the count (a row created while the keyed walk ran and emitted by one of its later
+pages) still sends the keyed route to its gap check."""
 
 from __future__ import annotations
 
@@ -167,8 +168,8 @@ def test_a_list_that_never_settles_ends_with_a_warning_and_the_counts(
     assert reader.stats.settle_rounds == MAX_SETTLE_ROUNDS
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(
-        f"customers: {PATH} kept changing while it was read: {MAX_SETTLE_ROUNDS} settle round(s) found rows "
-        "written meanwhile (300 distinct record(s), TotalNumberOfResults 300)" in w
+        f"customers: {PATH} kept changing while it was read: {MAX_SETTLE_ROUNDS} settle round(s) did not "
+        "settle it (300 distinct record(s), TotalNumberOfResults 300)" in w
         for w in warnings
     ), warnings
 
@@ -232,3 +233,46 @@ def test_a_round_follows_rows_added_at_the_end_once() -> None:
     ]  # rows were written: re-read
     assert reader.stats.settle_rounds == 2
     assert not reader.stats.unsettled
+
+
+def test_a_quiet_round_settles_only_a_reconciled_read() -> None:
+    """More than a page of rows stamped within ``SETTLE_MARGIN`` of the read: no round is one response.
+    A round that serves nothing new settles a read that holds as many rows as counted (the read above
+    with rows added at the end); here the server counts 3 rows it never serves, so quiet rounds go on
+    to ``MAX_SETTLE_ROUNDS`` and the read ends unsettled, as a round cannot tell those from hidden rows."""
+    server = FakeListServer(300, Profile(filter=REFUSED, phantoms=3))
+
+    def script(server: FakeListServer, params: dict[str, str]) -> None:
+        if params["$page"] == "1" and not rk_ordered(params):  # before the first walk's page 1
+            for row in by_id(server)[-SIZE - 10 :]:
+                server.touch(row)
+
+    server.script = script
+    ids, reader = read(server, filter_refused=True)
+    assert len(server.survivors() - ids) == 3
+    assert reader.stats.settle_rounds == MAX_SETTLE_ROUNDS
+    assert reader.stats.unsettled
+
+
+def test_a_round_that_read_nothing_settles_nothing() -> None:
+    """The settle round after the re-read is refused down to page 1: it serves no new row version, yet
+    read nothing, so it is not quiet; without a ``ServerTimeUtc`` no round can follow it: the read ends
+    unsettled."""
+    server = FakeListServer(300, Profile(filter=REFUSED))
+    touched = by_id(server)[0]
+    ordered: list[str] = []
+
+    def script(server: FakeListServer, params: dict[str, str]) -> None:
+        if params["$page"] == "2" and not rk_ordered(params):
+            server.touch(touched)  # after the walk's page 1: the settle check sees it, a re-read follows
+        if rk_ordered(params):
+            ordered.append(params["$page"])
+            if len(ordered) > 1 + 7:  # past the settle check (one page) and the re-read (seven)
+                raise server._bad(PATH, 6000, "The page does not exist.")
+
+    server.script = script
+    ids, reader = read(server, filter_refused=True)
+    assert ids == server.survivors()
+    assert ordered[8:] == ["6", "5", "4", "3", "2", "1"]  # the round, refused down to page 1
+    assert reader.stats.settle_rounds == 2  # the settle check, and the refused round
+    assert reader.stats.unsettled
