@@ -28,10 +28,14 @@ node answering ``ServerTimeUtc`` and the database's clock; UNVERIFIED, the sandb
 ``stamp_lag_seconds``). Such a row, written while a pass ran, is stamped before that pass's first
 ``ServerTimeUtc`` and lands among the rows already stamped then, not at the very end: it may hide from
 the pass, and shift a row of the pages still to read onto a page already read. Both rows are stamped at
-most ``SETTLE_MARGIN`` before the pass began, so a round reads from ``below`` minus that margin. With
-the margin a round on a busy list rarely is one response; a round that reaches its floor serving no row
-version the read had not emitted (``quiet``) settles it too, when the read also holds as many distinct
-rows as the round counted (``pass_plan``).
+most ``SETTLE_MARGIN`` before the pass began, so a round reads from ``below`` minus that margin (and
+the settle check looks for rows stamped since then). With the margin a round on a busy list rarely is
+one response. A round that reaches its floor serving no row version the read had not emitted
+(``quiet``) settles the read too, when the read also holds as many distinct rows as the round counted
+(``pass_plan``): every row the earlier passes missed lies within the round's range, so it was served
+(and new) unless it was written again during the round; the count then catches such a row unless as
+many rows the read emitted were deleted meanwhile. That residual case (a row written again in every
+pass, each time before the pass reached it, while others are deleted) is accepted.
 """
 
 from __future__ import annotations
@@ -229,7 +233,7 @@ class PageWalk:
     @property
     def quiet(self) -> bool:
         """A settle round that read down to its floor and served no row version the read had not
-        emitted: nothing written since its floor hid from the earlier passes and came up in it."""
+        emitted (see the module docstring for what that shows)."""
         return self.reached and not self.fresh_versions
 
     def _last_page(self, total: int) -> int:

@@ -58,7 +58,7 @@ class PassPlan:
     def after_round(self, ctx: ReadContext, step: Step, walk: PageWalk, reconciled: bool) -> Step | None:
         self.stats.settle_rounds += 1
         if step.checking:
-            if not walk.stamped and reconciled:
+            if walk.reached and not walk.stamped and reconciled:
                 return None  # nothing was created or modified while the walk ran: nothing hid
             return self.reread(ctx, "was written to meanwhile")
         if walk.atomic or (walk.quiet and reconciled):

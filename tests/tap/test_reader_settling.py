@@ -276,3 +276,24 @@ def test_a_round_that_read_nothing_settles_nothing() -> None:
     assert ordered[8:] == ["6", "5", "4", "3", "2", "1"]  # the round, refused down to page 1
     assert reader.stats.settle_rounds == 2  # the settle check, and the refused round
     assert reader.stats.unsettled
+
+
+def test_a_settle_check_that_read_nothing_is_followed_by_a_re_read() -> None:
+    """The settle check is refused down to page 1: it saw no stamp, but read nothing either, so it does
+    not conclude that the walk was a snapshot; the read is read again (and then settled)."""
+    server = FakeListServer(300, Profile(filter=REFUSED))
+    ordered: list[str] = []
+
+    def script(server: FakeListServer, params: dict[str, str]) -> None:
+        if rk_ordered(params):
+            ordered.append(params["$page"])
+            if len(ordered) <= 6:  # the settle check: pages 6 down to 1
+                raise server._bad(PATH, 6000, "The page does not exist.")
+
+    server.script = script
+    ids, reader = read(server, filter_refused=True)
+    assert ids == server.survivors()
+    assert ordered[:6] == ["6", "5", "4", "3", "2", "1"]
+    assert ordered[6:13] == ["1", "6", "5", "4", "3", "2", "1"]  # the re-read
+    assert reader.stats.settle_rounds == 2
+    assert not reader.stats.unsettled
