@@ -198,7 +198,6 @@ class PageWalk:
         self.size = self.ask.size
         floor = paging.instant_ticks(below) - _MARGIN_TICKS
         number = self._last_page(ctx.latest_total)
-        moved_up = False
         while True:
             try:
                 page = ctx.requests.get(ctx.q, replace(self.ask, page=number))
@@ -213,8 +212,8 @@ class PageWalk:
                 self.start = page.server_time
             ctx.note(page)
             last = self._last_page(page.total_results)
-            if last > number and not moved_up:
-                moved_up, number = True, last  # rows were added at the end: start from there
+            if last > number and not self.responses:  # the first answer only (not a lower page's)
+                number = last  # rows were added at the end: start from there
                 self.responses += 1  # not taken, but it makes the round more than one snapshot
                 continue
             self.progress(number, last)

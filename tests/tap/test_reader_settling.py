@@ -9,6 +9,7 @@ pages) still sends the keyed route to its gap check."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -25,12 +26,11 @@ from tap_eaccounting.reader import (
     request_bound,
 )
 
-from .fake_list_server import REFUSED, FakeListServer, Profile
+from .fake_list_server import REFUSED, START, FakeListServer, Profile, stamp
 
 LOGGER = logging.getLogger("tap-eaccounting.test-settling")
 SIZE = 50
 PATH = "/customers"
-EARLIEST = "2024-06-01T00:00:00.0000000Z"  # before every generated stamp: page 1 in ModifiedUtc order
 
 
 def read(
@@ -73,11 +73,11 @@ def rk_ordered(params: dict[str, str]) -> bool:
 
 def test_a_row_hidden_twice_comes_in_the_same_run() -> None:
     """The known gap: the forward walk misses ``hidden`` (a delete on page 1 shifts it there after page
-    1 was read); the backward re-read in ModifiedUtc order would reach it last (its stamp is the
-    earliest), but it is modified after the re-read read the last page. The settle round finds it."""
+    1 was read); the backward re-read in ModifiedUtc order would reach it late (it is on page 2 of that
+    order), but it is modified after the re-read read the last page. The settle round finds it."""
     server = FakeListServer(300, Profile(filter=REFUSED))
     first, hidden = by_id(server)[0], by_id(server)[SIZE]
-    hidden["ModifiedUtc"] = EARLIEST
+    hidden["ModifiedUtc"] = sorted(r["ModifiedUtc"] for r in server.rows)[75]
     seen: list[str] = []
 
     def script(server: FakeListServer, params: dict[str, str]) -> None:
@@ -96,6 +96,38 @@ def test_a_row_hidden_twice_comes_in_the_same_run() -> None:
     assert reread == ["1rk", "6rk", "5rk", "4rk", "3rk", "2rk", "1rk"]
     assert settle == ["6rk"]  # one response (one snapshot): settled
     assert reader.stats.settle_rounds == 1
+    assert not reader.stats.unsettled
+
+
+def test_a_row_visible_later_than_its_stamp_comes_in_the_same_run() -> None:
+    """The forward walk misses ``hidden`` (as above); it sits on page 2 of the ModifiedUtc order, and is
+    modified after the re-read read pages 6 and 5, with a stamp 30 s before it becomes visible (a late
+    commit, ``stamp_lag_seconds`` in the sandbox): before the re-read began, and before 60 rows modified
+    just before the run, so it lands on page 5 (read already), not at the end. A round down to rows
+    stamped after the re-read began would stop at the last page; the round reads from ``SETTLE_MARGIN``
+    earlier, so it reads page 5 too. The next round serves nothing new: settled."""
+    server = FakeListServer(300, Profile(filter=REFUSED))
+    rows = by_id(server)
+    first, hidden = rows[0], rows[SIZE]
+    hidden["ModifiedUtc"] = sorted(r["ModifiedUtc"] for r in rows)[75]
+    for n, row in enumerate(rows[-60:]):
+        row["ModifiedUtc"] = stamp(START - dt.timedelta(seconds=10), n)
+    ordered: list[str] = []
+
+    def script(server: FakeListServer, params: dict[str, str]) -> None:
+        if params["$page"] == "2" and not rk_ordered(params):
+            server.rows.remove(first)  # before the walk's page 2: ``hidden`` slides onto page 1
+        if rk_ordered(params):
+            ordered.append(params["$page"])
+            if ordered == ["1", "6", "5", "4"]:  # the re-read read pages 6 and 5, not page 1 yet
+                hidden["ModifiedUtc"] = stamp(server.now - dt.timedelta(seconds=30), 0)
+
+    server.script = script
+    ids, reader = read(server, filter_refused=True)
+    assert hidden["Id"] in ids
+    assert server.survivors() <= ids
+    assert ordered[7:] == ["6", "5", "6", "5"]  # two rounds: the first found ``hidden``, the second nothing
+    assert reader.stats.settle_rounds == 2
     assert not reader.stats.unsettled
 
 
