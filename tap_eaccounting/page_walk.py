@@ -35,7 +35,9 @@ one response. A round that reaches its floor serving no row version the read had
 (``pass_plan``): every row the earlier passes missed lies within the round's range, so it was served
 (and new) unless it was written again during the round; the count then catches such a row unless as
 many rows the read emitted were deleted meanwhile. That residual case (a row written again in every
-pass, each time before the pass reached it, while others are deleted) is accepted.
+pass, each time before the pass reached it, while others are deleted) is accepted. Versions, not
+keys: a round that serves rows written since the one before shows the list still being written to,
+the only way a row can hide; a list written to in every round ends unsettled, with a warning.
 """
 
 from __future__ import annotations
