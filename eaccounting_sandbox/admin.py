@@ -156,6 +156,7 @@ async def _churn(sandbox: Sandbox, request: Request, payload: dict[str, Any]) ->
         updates=int(payload.get("updates", 0)),
         deletes=int(payload.get("deletes", 0)),
         collections=collections,
+        lag=lambda name: sandbox.config.for_endpoint(f"/{name}").stamp_lag_seconds,
     )
 
 

@@ -4,14 +4,21 @@ Used by ``/_admin/churn`` and the churn fault. Every touched record gets a fresh
 ``ChangedUtc`` (strictly later than any earlier stamp), so an incremental sync must pick it up; created
 records get a new ``Id`` and, where the resource has one, the next number. Records are replaced, never
 mutated in place (stored lists may be shared with a page being served).
+
+With a stamp lag (switch ``stamp_lag_seconds``, passed in as ``lag``: seconds per collection), each
+touched record is stamped a seeded random share of that lag *before* now (after it, for a negative lag):
+stamps then no longer follow the order records became visible in, as with a late commit or clock skew.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from eaccounting_sandbox.demo_time import stamp
 from eaccounting_sandbox.store import Company, Record
 
 DEFAULT_COLLECTIONS = (
@@ -38,9 +45,10 @@ EDITS = {
 }
 
 
-def _fresh(company: Company, record: Record, *, created: bool) -> Record:
+def _fresh(company: Company, record: Record, *, created: bool, lag: float = 0.0) -> Record:
+    """A copy stamped now, or ``lag`` seconds before now (after it, if negative)."""
     copy = dict(record)
-    now = company.clock.stamp()
+    now = stamp(company.clock.now() - timedelta(seconds=lag)) if lag else company.clock.stamp()
     for name in ("ModifiedUtc", "ChangedUtc"):
         if name in copy:
             copy[name] = now
@@ -66,10 +74,13 @@ def churn(
     deletes: int = 0,
     collections: list[str] | None = None,
     rng: random.Random | None = None,
+    lag: Callable[[str], int] | None = None,
 ) -> dict[str, Any]:
     """Create, modify and delete records now, with fresh ``ModifiedUtc``/``ChangedUtc``.
 
-    ``rng`` defaults to the company's own seeded one. Returns the touched ids per collection.
+    ``rng`` defaults to the company's own seeded one; ``lag``: a collection's stamp lag in seconds (the
+    switch ``stamp_lag_seconds`` as its endpoint sees it; none by default). Returns the touched ids per
+    collection.
     """
     with company.lock:
         return _churn(
@@ -79,7 +90,13 @@ def churn(
             updates=updates,
             deletes=deletes,
             collections=collections,
+            lag=lag or (lambda name: 0),
         )
+
+
+def _lag(rng: random.Random, seconds: int) -> float:
+    # Draws from the rng only with a lag set: without one, churn stays what it was for every seed.
+    return seconds * rng.random() if seconds else 0.0
 
 
 def _churn(
@@ -90,6 +107,7 @@ def _churn(
     updates: int,
     deletes: int,
     collections: list[str] | None,
+    lag: Callable[[str], int],
 ) -> dict[str, Any]:
     names = [n for n in (collections or DEFAULT_COLLECTIONS) if n in company.collections]
     if not names:
@@ -102,7 +120,7 @@ def _churn(
         coll = company.collection(name)
         if not coll.items:
             continue
-        record = _fresh(company, rng.choice(coll.items), created=True)
+        record = _fresh(company, rng.choice(coll.items), created=True, lag=_lag(rng, lag(name)))
         record["Id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         if isinstance(record.get("Rows"), list):
             # A new document gets rows of its own (row Ids are unique like any other Id).
@@ -123,7 +141,7 @@ def _churn(
         if not coll.items:
             continue
         old = rng.choice(coll.items)
-        record = _fresh(company, old, created=False)
+        record = _fresh(company, old, created=False, lag=_lag(rng, lag(name)))
         if name in EDITS:
             record[EDITS[name]] = f"churned {record.get('ModifiedUtc') or record.get('ChangedUtc')}"
         coll.replace(old, record)

@@ -28,6 +28,7 @@ PAST_LAST_PAGE = ("empty", "error")
 EXTRA_PROPERTIES = ("none", "top", "nested", "both")
 DATE_SHAPES = ("spec", "date_only", "offset", "no_z", "seven_digits", "mixed")
 SCOPE_CODES = (4006, 4011)
+MAX_STAMP_LAG = 86_400  # seconds, either way
 
 
 def _switch(default: Any, choices: tuple[Any, ...] | None = None) -> Any:
@@ -49,6 +50,13 @@ class Switches:
     extra_properties: str = _switch("none", EXTRA_PROPERTIES)
     date_shapes: str = _switch("spec", DATE_SHAPES)
     missing_scope_code: int = _switch(4006, SCOPE_CODES)
+    # UNVERIFIED: a row churned (``churn``) becomes visible up to this many seconds after the instant
+    # its ``ModifiedUtc``/``ChangedUtc``/``CreatedUtc`` says (a seeded share of it per row: a late
+    # commit, replication lag, or skew between the node answering ``ServerTimeUtc`` and the database's
+    # clock), so it may show up stamped before the ``ServerTimeUtc`` of a response served earlier.
+    # Negative: stamped up to that many seconds *ahead* of the moment it becomes visible (the skew the
+    # other way). Per endpoint, by the churned collection's path (``/customerinvoices``).
+    stamp_lag_seconds: int = _switch(0)
 
     @property
     def drifts(self) -> bool:
@@ -141,6 +149,10 @@ def check_switch(name: str, value: Any) -> None:
     choices = meta["choices"]
     if choices is not None and value not in choices:
         raise ValueError(f"switch {name!r} must be one of {', '.join(map(str, choices))}; got {value!r}")
+    if name == "stamp_lag_seconds" and not -MAX_STAMP_LAG <= value <= MAX_STAMP_LAG:
+        raise ValueError(
+            f"switch 'stamp_lag_seconds' must be between {-MAX_STAMP_LAG} and {MAX_STAMP_LAG}, got {value!r}"
+        )
     if name == "max_page_size" and not 1 <= value <= INT32_MAX:
         raise ValueError(f"switch 'max_page_size' must be between 1 and {INT32_MAX}, got {value!r}")
 

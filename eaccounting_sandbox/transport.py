@@ -155,6 +155,7 @@ class FaultLayer:
                 updates=fault.updates,
                 deletes=fault.deletes,
                 collections=fault.collections,
+                lag=lambda name: self.sandbox.config.for_endpoint(f"/{name}").stamp_lag_seconds,
             )
         # A churn bug must not turn into an unexplained failure of the page request it rides on.
         except Exception:

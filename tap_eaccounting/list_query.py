@@ -59,6 +59,6 @@ class ReadStats:
     read_requests: int = 0
     passes: int = 0
     settle_rounds: int = 0
-    unsettled: bool = False  # MAX_SETTLE_ROUNDS rounds, none of them one response
+    unsettled: bool = False  # MAX_SETTLE_ROUNDS rounds (or a refused one), none of them settling
     expected: int = 0  # smallest TotalNumberOfResults of the last pass
     distinct: int = 0  # distinct keys served by the query the last pass ran

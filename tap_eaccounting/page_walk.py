@@ -22,6 +22,22 @@ previous walk or round started at), so every row stamped at or after ``below`` i
 version. The same argument holds within the round for rows it does not see modified; a row modified
 during the round moved to the end again. A round of one response is one snapshot, so none can hide from
 it (``atomic``): the reader settles a read with rounds until one is (``reader``, "Settling").
+
+A row may become visible later than its stamp says (a late commit, replication lag, skew between the
+node answering ``ServerTimeUtc`` and the database's clock; UNVERIFIED, the sandbox's
+``stamp_lag_seconds``). Such a row, written while a pass ran, is stamped before that pass's first
+``ServerTimeUtc`` and lands among the rows already stamped then, not at the very end: it may hide from
+the pass, and shift a row of the pages still to read onto a page already read. Both rows are stamped at
+most ``SETTLE_MARGIN`` before the pass began, so a round reads from ``below`` minus that margin (and
+the settle check looks for rows stamped since then). With the margin a round on a busy list rarely is
+one response. A round that reaches its floor serving no row version the read had not emitted
+(``quiet``) settles the read too, when the read also holds as many distinct rows as the round counted
+(``pass_plan``): every row the earlier passes missed lies within the round's range, so it was served
+(and new) unless it was written again during the round; the count then catches such a row unless as
+many rows the read emitted were deleted meanwhile. That residual case (a row written again in every
+pass, each time before the pass reached it, while others are deleted) is accepted. Versions, not
+keys: a round that serves rows written since the one before shows the list still being written to,
+the only way a row can hide; a list written to in every round ends unsettled, with a warning.
 """
 
 from __future__ import annotations
@@ -36,6 +52,13 @@ from eaccounting_api.errors import BadRequestError
 from eaccounting_api.paging import Page
 from tap_eaccounting.list_read import Bound, ReadContext, Record
 from tap_eaccounting.list_requests import Ask
+
+# How long before a pass began a row written while it ran may be stamped (see the module docstring):
+# the same bound the bookmark cap and the tail catch-up assume (``paging.TAIL_OVERLAP``), one constant
+# for one assumption. Five minutes is far above a commit's or a replica's usual lag and a synced
+# clock's skew; the cost is that every row stamped within it is read again by each round.
+SETTLE_MARGIN = paging.TAIL_OVERLAP
+_MARGIN_TICKS = int(SETTLE_MARGIN.total_seconds() * 10_000_000)  # .NET ticks: 100 ns
 
 
 @dataclass
@@ -55,7 +78,9 @@ class PageWalk:
     next_page: int = 0  # the page after the highest one read (``_extend`` goes on from there)
     start: str | None = None  # ServerTimeUtc of the walk's (or round's) first response
     responses: int = 0  # pages served to this walk (or round)
-    stamped: bool = False  # a settle round served a row stamped at or after its ``below``
+    stamped: bool = False  # a settle round served a row stamped at or after its floor
+    fresh_versions: int = 0  # rows this walk (or round) emitted: versions new to the read
+    reached: bool = False  # a settle round read down to its floor (or page 1)
 
     @property
     def multi_page(self) -> bool:
@@ -112,7 +137,9 @@ class PageWalk:
         self.rows += len(data)
         self.last_rows = len(data)
         self.bounds.append((keys[0], keys[-1]) if data else None)
-        yield from ctx.emit(data, keys)
+        emitted = ctx.emit(data, keys)
+        self.fresh_versions += len(emitted)
+        yield from emitted
 
     def _bulk(self, planned: int) -> Iterator[Record]:
         ctx = self.ctx
@@ -169,12 +196,12 @@ class PageWalk:
     def settle(self, below: str) -> Iterator[Record]:
         """A settle round (see the module docstring): from the last page (as the read's latest
         ``TotalNumberOfResults`` places it; once higher if its answer counts more rows) backward, down
-        to the first page that starts with a row stamped before ``below``, or page 1."""
+        to the first page that starts with a row stamped before its floor (``below`` minus
+        ``SETTLE_MARGIN``), or page 1."""
         ctx = self.ctx
         self.size = self.ask.size
-        floor = paging.instant_ticks(below)
+        floor = paging.instant_ticks(below) - _MARGIN_TICKS
         number = self._last_page(ctx.latest_total)
-        moved_up = False
         while True:
             try:
                 page = ctx.requests.get(ctx.q, replace(self.ask, page=number))
@@ -189,14 +216,15 @@ class PageWalk:
                 self.start = page.server_time
             ctx.note(page)
             last = self._last_page(page.total_results)
-            if last > number and not moved_up:
-                moved_up, number = True, last  # rows were added at the end: start from there
+            if last > number and not self.responses:  # the first answer only (not a lower page's)
+                number = last  # rows were added at the end: start from there
                 self.responses += 1  # not taken, but it makes the round more than one snapshot
                 continue
             self.progress(number, last)
             yield from self._take(page)
             self.stamped = self.stamped or any(ctx.at_or_after(r, floor) for r in page.data)
             if number <= paging.FIRST_PAGE or (page.data and not ctx.at_or_after(page.data[0], floor)):
+                self.reached = True
                 return
             number = min(number - 1, last)  # an empty page: past the end, rows were deleted meanwhile
 
@@ -204,6 +232,12 @@ class PageWalk:
     def atomic(self) -> bool:
         """The walk (or round) was one response: one consistent snapshot."""
         return self.responses == 1
+
+    @property
+    def quiet(self) -> bool:
+        """A settle round that read down to its floor and served no row version the read had not
+        emitted (see the module docstring for what that shows)."""
+        return self.reached and not self.fresh_versions
 
     def _last_page(self, total: int) -> int:
         return max(paging.FIRST_PAGE, math.ceil(max(total, 0) / max(self.size, 1)))

@@ -22,7 +22,8 @@ class Step:
     """A pass of a read: the first walk, a re-read, or a settle round down to ``below``."""
 
     rereading: bool = False  # backward, in replication-key order where there is one
-    below: str | None = None  # a settle round: read every row stamped at or after this ServerTimeUtc
+    below: str | None = None  # a settle round: read every row stamped since this ServerTimeUtc
+    # (less ``page_walk.SETTLE_MARGIN``)
     checking: bool = False  # the round checks a forward walk (else it settles a re-read or a round)
 
 
@@ -38,10 +39,12 @@ class PassPlan:
         """What follows a pass (``None``: the read is done; see "Completeness" and "Settling")."""
         q = ctx.q
         caps = self.book.get(q.endpoint)
-        settleable = bool(q.replication_key and q.order_keys and caps.orderby_usable and walk.start)
+        ordered = bool(q.replication_key and q.order_keys and caps.orderby_usable)
+        settleable = ordered and bool(walk.start)
         reconciled = ctx.distinct >= ctx.expected
         if step.below is not None:
-            return self.after_round(ctx, step, walk, reconciled) if settleable else None
+            # A round refused down to page 1 has no ServerTimeUtc: it counts, and ends the read unsettled.
+            return self.after_round(ctx, step, walk, reconciled) if ordered else None
         if reconciled and ctx.repaired:
             return None  # repaired by the keyed route, or one response
         if step.rereading and settleable and not walk.atomic:
@@ -55,10 +58,12 @@ class PassPlan:
     def after_round(self, ctx: ReadContext, step: Step, walk: PageWalk, reconciled: bool) -> Step | None:
         self.stats.settle_rounds += 1
         if step.checking:
-            if not walk.stamped and reconciled:
+            if walk.reached and not walk.stamped and reconciled:
                 return None  # nothing was created or modified while the walk ran: nothing hid
             return self.reread(ctx, "was written to meanwhile")
-        return None if walk.atomic else self.settle(walk)
+        if walk.atomic or (walk.quiet and reconciled):
+            return None  # one snapshot; or nothing hid from the earlier passes (``page_walk``)
+        return self.settle(walk)
 
     def settle(self, walk: PageWalk) -> Step | None:
         if self.stats.settle_rounds >= MAX_SETTLE_ROUNDS or not walk.start:

@@ -69,15 +69,19 @@ A shortfall that remains is a WARNING with the counts, or ``IncompleteReadError`
 **Settling** (a scan in replication-key order: ``$orderby`` usable, a replication key). A backward
 re-read misses only a row modified while it ran, before it reached the row (the row moved to the end,
 already read). So **settle rounds** follow (``PageWalk.settle``): each reads every row stamped since the
-previous pass began, from the end backward; a round of one response is one snapshot and settles the
-read, a longer one is followed by another. A forward walk that ends reconciled with no churn seen costs
-one round too (the **settle check**): inserts and deletes that keep the count can hide a row from a
-concurrent walk, and leave rows stamped after it began at the end of the order; if the last page shows
+previous pass began (less ``SETTLE_MARGIN``, for rows visible later than their stamp), from the end
+backward; a round of one response is one snapshot and settles the read, and so does a round that
+served no row version the read had not emitted while the read holds as many distinct rows as the round
+counted; any other round is followed by another (none after a round refused down to page 1: it has no
+``ServerTimeUtc``). A forward walk that ends reconciled with no churn seen costs one round too (the
+**settle check**): inserts and deletes that keep the count can hide a row from a concurrent walk, and
+leave rows stamped after it began (less the margin) at the end of the order; if the last page shows
 none, the walk was a snapshot, else the read is read again, then settled. At most ``MAX_SETTLE_ROUNDS``
 rounds (the check included); a list written to faster than one response can catch ends unsettled, with
-a WARNING naming the rounds and the counts. Assumed: a write is stamped at or after the
-``ServerTimeUtc`` of every response served before it (UNVERIFIED). Without a usable order or a
-replication key nothing shows where writes went: such a scan has the count and one backward re-read.
+a WARNING naming the rounds and the counts. Assumed: a write is stamped at most ``SETTLE_MARGIN``
+before the ``ServerTimeUtc`` of any response served before it became visible (UNVERIFIED; the sandbox's
+``stamp_lag_seconds``). Without a usable order or a replication key nothing shows where writes went:
+such a scan has the count and one backward re-read.
 
 **Termination.** A read makes at most ``request_bound(total, size)`` requests: ``total`` is the largest
 ``TotalNumberOfResults`` (or count of distinct keys, if larger) any of its responses showed, ``size`` the
@@ -286,7 +290,7 @@ class Reader:
         stats.expected, stats.distinct = ctx.expected, ctx.distinct
         if stats.unsettled:
             self.logger.warning(
-                "%s: %s kept changing while it was read: %d settle round(s) did not end in one response "
+                "%s: %s kept changing while it was read: %d settle round(s) did not settle it "
                 "(%d distinct record(s), TotalNumberOfResults %d); a row modified meanwhile may be missing "
                 "until the next run",
                 q.label,

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from eaccounting_api import spec
-from eaccounting_sandbox.list_pages import in_requested_order
+from eaccounting_sandbox.list_pages import in_requested_order, server_time_utc
 from eaccounting_sandbox.response_drift import NESTED_EXTRA, TOP_EXTRA, reshape
+from eaccounting_sandbox.server import SandboxServer
 from eaccounting_sandbox.switches import (
     BEHAVIOUR_SWITCHES,
+    DEFAULT_COMPANY,
     PROFILES,
     RUNTIME_SWITCHES,
     SandboxConfig,
@@ -37,6 +39,7 @@ def test_defaults_are_todays_behaviour_except_the_documented_scope_code() -> Non
         "extra_properties": "none",
         "date_shapes": "spec",
         "missing_scope_code": 4006,
+        "stamp_lag_seconds": 0,
     }
     assert SandboxConfig().profile == "strict_odata"
     assert PROFILES["strict_odata"].switches == {}
@@ -59,6 +62,9 @@ def test_defaults_are_todays_behaviour_except_the_documented_scope_code() -> Non
         ("date_shapes", "iso"),
         ("missing_scope_code", 4005),
         ("missing_scope_code", "4006"),
+        ("stamp_lag_seconds", 86_401),
+        ("stamp_lag_seconds", -86_401),
+        ("stamp_lag_seconds", 1.5),
     ],
 )
 def test_each_switch_rejects_values_outside_its_choices(name: str, bad: object) -> None:
@@ -247,3 +253,43 @@ def test_the_readme_documents_every_switch_and_profile() -> None:
         for switch, value in chosen.switches.items():
             assert f"`{switch}`" in row, (name, switch)
             assert str(value).lower() in row, (name, switch)
+
+
+def test_stamp_lag_stamps_churned_rows_before_an_earlier_server_time_or_ahead(
+    fresh_sandbox: SandboxServer,
+) -> None:
+    """Lagging, a churned row can show a stamp older than a ``ServerTimeUtc`` served before it was
+    written; leading (negative), newer than any served after it. Per endpoint, by collection path."""
+    switches = {
+        "stamp_lag_seconds": -600,
+        "endpoint_switches": {"/customerinvoices": {"stamp_lag_seconds": 600}},
+    }
+    fresh_sandbox.admin("POST", "config", switches)
+    before = server_time_utc()
+    touched = fresh_sandbox.admin(
+        "POST",
+        "churn",
+        {"company": DEFAULT_COMPANY, "updates": 40, "collections": ["customerinvoices", "customers"]},
+    )
+    after = server_time_utc()
+    company = fresh_sandbox.sandbox.companies[DEFAULT_COMPANY]
+
+    def stamps(collection: str) -> list[str]:
+        records = [company.collection(collection).get(i) for i in touched[collection]["updated"]]
+        return [str(r.get("ModifiedUtc") or r.get("ChangedUtc")) for r in records if r is not None]
+
+    lagging, leading = stamps("customerinvoices"), stamps("customers")
+    assert lagging
+    assert leading
+    assert all(s < after for s in lagging)
+    assert any(s < before for s in lagging)
+    assert all(s > before for s in leading)
+    assert any(s > after for s in leading)
+    fresh_sandbox.admin("POST", "config", {"profile": "strict_odata"})
+    again = fresh_sandbox.admin("POST", "churn", {"company": DEFAULT_COMPANY, "updates": 5})
+    latest = server_time_utc()
+    for collection, ids in again.items():
+        for record_id in ids["updated"]:
+            record = company.collection(collection).get(record_id)
+            assert record is not None
+            assert after < str(record.get("ModifiedUtc") or record.get("ChangedUtc")) <= latest

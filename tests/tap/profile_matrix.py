@@ -44,6 +44,7 @@ from eaccounting_sandbox.switches import (
     Switches,
     check_switch,
 )
+from tap_eaccounting.page_walk import SETTLE_MARGIN
 from tap_eaccounting.reader import PROBE_BOUND, request_bound
 from tap_eaccounting.run_summary import RunSummary
 from tap_eaccounting.streams import BY_NAME, StreamDef
@@ -61,6 +62,11 @@ CHURN_PATHS = ["/v2/customerinvoices", "/v2/vouchers"]
 # it (the gap ``reader``'s settle rounds close), so a read without them fails the matrix.
 HEAVY_CHURN = {**CHURN, "updates": 20, "every": 1}
 HEAVY_PROFILES = ("filter_ignored", "legacy_iis")
+# The stamp lag the matrix plays (``stamp_lag_seconds``, either way): a row churned while a pass runs
+# may be stamped before the pass began. It must stay within the tap's ``SETTLE_MARGIN``; under heavy
+# churn with filter_ignored (``heavy_churn_cases``), a settle round without the margin misses rows.
+STAMP_LAG = 120
+assert SETTLE_MARGIN.total_seconds() >= STAMP_LAG
 BURST = 60  # modifications per churned collection between the two runs
 PAGE_SIZE = 50
 MAX_CONCURRENCY = 4
@@ -104,11 +110,15 @@ def profile_cases() -> list[Case]:
 
 
 def heavy_churn_cases() -> list[Case]:
-    return [Case(f"heavy-churn:{name}", profile=name, churn=HEAVY_CHURN) for name in HEAVY_PROFILES]
+    cases = [Case(f"heavy-churn:{name}", profile=name, churn=HEAVY_CHURN) for name in HEAVY_PROFILES]
+    lagged = {"stamp_lag_seconds": STAMP_LAG}
+    cases.append(Case("heavy-churn:filter_ignored+stamp_lag", "filter_ignored", lagged, churn=HEAVY_CHURN))
+    return cases
 
 
 def switch_cases() -> list[Case]:
-    """Each non-default value of each behaviour switch, alone (``max_page_size``: one cap below 50)."""
+    """Each non-default value of each behaviour switch, alone (``max_page_size``: one cap below 50;
+    ``stamp_lag_seconds``: ``STAMP_LAG`` behind and ahead)."""
     defaults = Switches()
     cases = []
     for name in BEHAVIOUR_SWITCHES:
@@ -118,6 +128,8 @@ def switch_cases() -> list[Case]:
             values: list[Any] = [not default]
         elif name == "max_page_size":
             values = [PAGE_SIZE // 2]
+        elif name == "stamp_lag_seconds":
+            values = [STAMP_LAG, -STAMP_LAG]
         else:
             values = [v for v in meta if v != default]
         for value in values:
