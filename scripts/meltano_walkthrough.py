@@ -222,6 +222,8 @@ def walkthrough(work: Path, sha: str) -> None:
             keep=matching("^Added|^Installed|rror"),
         )
         shell.run("grep -n 'pip_url' meltano.yml")
+        shell.note("target-postgres writes date-times in its session's time zone: UTC (README, Loader types)")
+        shell.run("echo 'PGTZ=UTC' >> .env")
         shell.note(f"{len(STREAMS)} streams, to stay quick (README's `select` lines take every stream)")
         for stream in STREAMS:
             shell.run(f"meltano select tap-eaccounting {stream} '*'")
@@ -261,7 +263,7 @@ def walkthrough(work: Path, sha: str) -> None:
 
         listed = ", ".join(f"'{c}'" for c in COLUMNS)
         shell.run(
-            'psql "$PG_URL" -c "select table_name, column_name, data_type, udt_name '
+            'psql "$PG_URL" -c "select table_name, column_name, data_type, numeric_precision, numeric_scale '
             f"from information_schema.columns where table_schema = '{SCHEMA}' "
             f"and table_name = 'customer_invoices' and column_name in ({listed}) order by column_name\""
         )
