@@ -23,7 +23,7 @@ Reported per run (the sandbox's own counters, polled every second):
 
 A run written ``20x4:local`` drops ``coordination_dsn`` (a token file and a rate limiter per process) to
 show what the shared budget prevents. Postgres: ``--pg-url``, ``EACCOUNTING_TEST_PG_URL``, else
-scripts/ci_postgres.sh.
+an embedded server for the run (tests/postgres_support.py, the `pipelines` extra).
 """
 
 from __future__ import annotations
@@ -113,11 +113,20 @@ def sandbox(tenants: list[str], latency_ms: int) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def pg_server_url(explicit: str | None) -> str:
+@contextlib.contextmanager
+def pg_server_url(explicit: str | None) -> Iterator[str]:
+    """The server to make the bench's databases on: the one named, else an embedded one for the run."""
     if explicit or os.environ.get("EACCOUNTING_TEST_PG_URL"):
-        return str(explicit or os.environ["EACCOUNTING_TEST_PG_URL"])
-    out = subprocess.check_output(["bash", str(ROOT / "scripts" / "ci_postgres.sh")], text=True)
-    return out.strip().splitlines()[-1]
+        yield str(explicit or os.environ["EACCOUNTING_TEST_PG_URL"])
+        return
+    sys.path.insert(0, str(ROOT / "tests"))
+    from postgres_support import embedded_server  # the tests' server: the `pipelines` extra
+
+    with (
+        tempfile.TemporaryDirectory(prefix="eaccounting-bench-pg-") as tmp,
+        embedded_server(Path(tmp) / "pgdata") as server,
+    ):
+        yield server.url
 
 
 @contextlib.contextmanager
@@ -277,14 +286,14 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=int, default=250)
     parser.add_argument("--pg-url", default=None)
     args = parser.parse_args()
-    pg_url = pg_server_url(args.pg_url)
     runs = []
-    for spec in args.runs.split(","):
-        shape, _, mode = spec.partition(":")
-        tenants, workers = (int(x) for x in shape.split("x"))
-        started = time.time()
-        runs.append(run_once(tenants, workers, mode != "local", pg_url, args.latency_ms))
-        print(f"# {spec}: {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    with pg_server_url(args.pg_url) as pg_url:
+        for spec in args.runs.split(","):
+            shape, _, mode = spec.partition(":")
+            tenants, workers = (int(x) for x in shape.split("x"))
+            started = time.time()
+            runs.append(run_once(tenants, workers, mode != "local", pg_url, args.latency_ms))
+            print(f"# {spec}: {time.time() - started:.0f} s", file=sys.stderr, flush=True)
     report(runs)
     return 0
 

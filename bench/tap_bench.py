@@ -5,8 +5,11 @@ Prints numbers and ratios; asserts nothing.
    tap (``TapEAccounting.sync_all``, in this process, stdout to /dev/null) against
    (a) the SDK ceiling: a trivial SDK tap emitting the same raw records with the same writer, no HTTP;
    (b) the transport floor: the same ``EAccountingClient`` fetching the same pages with the same
-       concurrency and dropping them (``tap_baselines``).
-   Rounds alternate the three (order rotated each round); min and median of each, ratios of medians.
+       concurrency and dropping them (``tap_baselines``);
+   (c) the bare SDK tap over HTTP: the ceiling's tap fetching those pages itself with the same client
+       and concurrency, one decode per page, no checks: the fastest any SDK tap can do this work here,
+       so (c) / (b) is the highest tap / floor ratio this machine allows.
+   Rounds alternate the four (order rotated each round); min and median of each, ratios of medians.
    Goal: tap throughput >= 80% of the transport floor's.
 2. An incremental run after no change (tap CLI subprocesses, scale 1): API requests served by the
    sandbox with every stream selected, then with only the incremental streams. Goal: 1 per stream.
@@ -45,7 +48,7 @@ from bench_harness import (
     statuses,
     write_json,
 )
-from tap_baselines import CeilingTap, fetch_pages, raw_records
+from tap_baselines import BareHttpTap, CeilingTap, fetch_pages, raw_records
 
 from tap_eaccounting.tap import TapEAccounting
 
@@ -73,6 +76,7 @@ def bench_zero_latency(records: int, rounds: int, concurrency: int, tmp: Path) -
         entry = next(e for e in cat["streams"] if e["tap_stream_id"] == STREAM)
         keys = (*entry["key_properties"], entry["replication_key"])
         CeilingTap.entry = entry
+        BareHttpTap.client_config, BareHttpTap.path, BareHttpTap.concurrency = config, PATH, concurrency
         CeilingTap.records = raw_records(fetch_pages(config, PATH, concurrency=concurrency, keep=True), keys)
         n = len(CeilingTap.records)
         # The ceiling's input is not its work: keep the cyclic GC from rescanning it in every contestant.
@@ -87,6 +91,10 @@ def bench_zero_latency(records: int, rounds: int, concurrency: int, tmp: Path) -
                 Series(f"(b) transport floor: same pages, {concurrency} threads"),
                 lambda: timed_floor(config, concurrency),
             ),
+            "bare": (
+                Series("(c) bare SDK tap over HTTP: (a) + (b), no checks"),
+                lambda: timed_sync(BareHttpTap(config={})),
+            ),
             "tap": (
                 Series(f"tap-eaccounting, max_concurrency={concurrency}"),
                 lambda: timed_sync(TapEAccounting(config=config, catalog=cat)),
@@ -94,7 +102,7 @@ def bench_zero_latency(records: int, rounds: int, concurrency: int, tmp: Path) -
         }
         for _, run in contestants.values():  # warm-up: connections, the sandbox's caches, imports
             run()
-        requests_by: dict[str, list[int]] = {"tap": [], "floor": []}
+        requests_by: dict[str, list[int]] = {"tap": [], "floor": [], "bare": []}
         for index in range(rounds):
             for name in rotated(list(contestants), index):
                 series, run = contestants[name]
@@ -102,17 +110,23 @@ def bench_zero_latency(records: int, rounds: int, concurrency: int, tmp: Path) -
                 series.seconds.append(run())
                 if name in requests_by:
                     requests_by[name].append(api_requests(sb.endpoint_counts(), ENDPOINT))
-        ceiling, floor, tap = (contestants[k][0] for k in ("ceiling", "floor", "tap"))
+        ceiling, floor, bare, tap = (contestants[k][0] for k in ("ceiling", "floor", "bare", "tap"))
         print(f"[zero latency] {n} customer invoices, page size 1000, rate limit off; {machine()}")
-        for series in (ceiling, floor, tap):
+        for series in (ceiling, floor, bare, tap):
             print(series.line(n))
         print(
             f"  requests per sync to {ENDPOINT}: tap {sorted(set(requests_by['tap']))}, "
-            f"floor {sorted(set(requests_by['floor']))} (the tap's extra ones: churn repairs, reader.py)"
+            f"floor {sorted(set(requests_by['floor']))}, bare {sorted(set(requests_by['bare']))} "
+            "(the tap's extra ones: churn repairs, reader.py)"
         )
         print(ratio_line("tap / transport floor (throughput, medians)", floor.median / tap.median, ">= 80%"))
         print(ratio_line("tap / SDK ceiling (throughput, medians)", ceiling.median / tap.median, "-"))
-        best = f"tap / floor {floor.min / tap.min:.0%}, tap / ceiling {ceiling.min / tap.min:.0%}"
+        print(ratio_line("bare SDK tap / floor (the most reachable)", floor.median / bare.median, "-"))
+        print(ratio_line("tap / bare SDK tap (throughput, medians)", bare.median / tap.median, "-"))
+        best = (
+            f"tap / floor {floor.min / tap.min:.0%}, tap / ceiling {ceiling.min / tap.min:.0%}, "
+            f"bare / floor {floor.min / bare.min:.0%}, tap / bare {bare.min / tap.min:.0%}"
+        )
         print(f"  (best rounds: {best})")
         gc.unfreeze()
         CeilingTap.records = []
