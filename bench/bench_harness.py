@@ -40,6 +40,12 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min)"
 
 
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # -- sandbox subprocess -----------------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as sock:
@@ -50,6 +56,13 @@ def free_port() -> int:
 @dataclass
 class Sandbox:
     base: str
+    pid: int | None = None
+
+    def cpu_seconds(self) -> float:
+        """The sandbox process's user + system CPU so far (Linux ``/proc``)."""
+        if self.pid is None:
+            raise RuntimeError("this sandbox was not started by bench_harness.sandbox")
+        return process_cpu(self.pid)
 
     @property
     def api_url(self) -> str:
@@ -99,7 +112,7 @@ def sandbox(*args: str) -> Iterator[Sandbox]:
                 if requests.get(f"{base}/_admin/stats", timeout=5).ok:
                     break
             time.sleep(0.1)
-        yield Sandbox(base)
+        yield Sandbox(base, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -25,6 +25,7 @@ import contextlib
 import gc
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -103,11 +104,16 @@ def bench_zero_latency(records: int, rounds: int, concurrency: int, tmp: Path) -
         for _, run in contestants.values():  # warm-up: connections, the sandbox's caches, imports
             run()
         requests_by: dict[str, list[int]] = {"tap": [], "floor": [], "bare": []}
+        own_cpu: dict[str, list[float]] = {name: [] for name in contestants}
+        sandbox_cpu: dict[str, list[float]] = {name: [] for name in contestants}
         for index in range(rounds):
             for name in rotated(list(contestants), index):
                 series, run = contestants[name]
                 sb.endpoint_counts(reset=True)
+                cpu, served = time.process_time(), sb.cpu_seconds()
                 series.seconds.append(run())
+                own_cpu[name].append(time.process_time() - cpu)
+                sandbox_cpu[name].append(sb.cpu_seconds() - served)
                 if name in requests_by:
                     requests_by[name].append(api_requests(sb.endpoint_counts(), ENDPOINT))
         ceiling, floor, bare, tap = (contestants[k][0] for k in ("ceiling", "floor", "bare", "tap"))
@@ -128,6 +134,22 @@ def bench_zero_latency(records: int, rounds: int, concurrency: int, tmp: Path) -
             f"bare / floor {floor.min / bare.min:.0%}, tap / bare {bare.min / tap.min:.0%}"
         )
         print(f"  (best rounds: {best})")
+        cpu = {name: statistics.median(own_cpu[name]) for name in contestants}
+        served = {name: statistics.median(sandbox_cpu[name]) for name in contestants}
+        print(
+            "  CPU per sync, medians (this process, every thread / the sandbox): "
+            + ", ".join(f"{name} {cpu[name]:.2f} / {served[name]:.2f} s" for name in contestants)
+        )
+        # Any tap built on the SDK does at least the floor's work (its client and the sandbox serving it)
+        # plus the ceiling's (the SDK's per-record path and writer): on this machine's cores, its wall
+        # time is at least that CPU spread perfectly over every core, whatever its architecture.
+        least = (cpu["floor"] + served["floor"] + cpu["ceiling"]) / (os.cpu_count() or 1)
+        print(
+            f"  any SDK tap, {os.cpu_count()} cores: at least (floor client + sandbox + ceiling CPU) / cores"
+            f" = {least:.2f} s per sync, "
+            + ratio_line("so at most", floor.median / max(least, floor.median), "-").strip()
+            + " of the floor's throughput"
+        )
         gc.unfreeze()
         CeilingTap.records = []
 

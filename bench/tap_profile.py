@@ -62,21 +62,6 @@ def every_thread_profiled() -> Iterator[list[cProfile.Profile]]:
         threading.Thread.run = original_run  # type: ignore[method-assign]
 
 
-def sandbox_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def child_pid() -> int | None:
-    """The sandbox: this process's child (Linux ``/proc``)."""
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        children = (task / "children").read_text().split()
-        if children:
-            return int(children[0])
-    return None
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
@@ -105,17 +90,12 @@ def main() -> int:
         if args.floor:
             run = lambda: fetch_pages(config, PATH, concurrency=args.concurrency)  # noqa: E731
         run()  # warm-up: imports, the sandbox's caches
-        sandbox_pid = child_pid()
-        cpu0, sb0, wall0 = (
-            time.process_time(),
-            sandbox_cpu(sandbox_pid) if sandbox_pid else 0.0,
-            time.perf_counter(),
-        )
+        cpu0, sb0, wall0 = time.process_time(), sb.cpu_seconds(), time.perf_counter()
         with contextlib.nullcontext([]) if args.plain else every_thread_profiled() as profiles:
             for _ in range(args.rounds):
                 run()
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-        sb_cpu = (sandbox_cpu(sandbox_pid) - sb0) if sandbox_pid else float("nan")
+        sb_cpu = sb.cpu_seconds() - sb0
     print(f"[{'floor' if args.floor else 'tap'}] {args.records} records x {args.rounds}; {machine()}")
     print(f"  wall {wall:.2f} s, this process's CPU {cpu:.2f} s, sandbox CPU {sb_cpu:.2f} s")
     if args.plain:
