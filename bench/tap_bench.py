@@ -146,9 +146,8 @@ def bench_zero_latency(records: int, rounds: int, concurrency: int, tmp: Path) -
         least = (cpu["floor"] + served["floor"] + cpu["ceiling"]) / (os.cpu_count() or 1)
         print(
             f"  any SDK tap, {os.cpu_count()} cores: at least (floor client + sandbox + ceiling CPU) / cores"
-            f" = {least:.2f} s per sync, "
-            + ratio_line("so at most", floor.median / max(least, floor.median), "-").strip()
-            + " of the floor's throughput"
+            f" = {least:.2f} s per sync, so at most {floor.median / max(least, floor.median):.0%} of the"
+            " floor's throughput"
         )
         gc.unfreeze()
         CeilingTap.records = []
