@@ -126,3 +126,34 @@ def test_a_row_stamped_before_it_became_visible_is_not_lost_between_ranges() -> 
     assert server.survivors() <= ids
     page_1 = START + dt.timedelta(seconds=1)  # the clock moves a second per request
     assert open_ranges[0] == f"ModifiedUtc ge {stamp(page_1 - SETTLE_MARGIN, 0)}"
+
+
+def test_a_row_written_while_the_open_range_is_split_comes_in_a_recent_round() -> None:
+    """80 rows stamped within ``SETTLE_MARGIN`` of the read: the open range does not come back whole,
+    so it is split at the values its page shows. The scan misses ``hidden`` (a delete before page 6
+    shifts it onto page 5), the newest row, so in the open range's last part; it is modified once the
+    first part was read, stamped 200 s before it becomes visible: inside that first part. A recent round
+    reads the rows stamped since the open range's first response less the margin again, and finds it."""
+    server = FakeListServer(300, Profile(orderby=IGNORED))
+    first, hidden = server.rows[0], server.rows[5 * SIZE]
+    for n, row in enumerate(server.rows[5 * SIZE - 80 : 5 * SIZE]):
+        row["ModifiedUtc"] = stamp(START - dt.timedelta(seconds=60), n)
+    hidden["ModifiedUtc"] = stamp(START - dt.timedelta(seconds=1), 0)
+    floor = f"ModifiedUtc ge {stamp(START + dt.timedelta(seconds=1) - SETTLE_MARGIN, 0)}"
+    after_open: list[str] = []
+
+    def script(server: FakeListServer, params: dict[str, str]) -> None:
+        where = params.get("$filter", "")
+        if params["$page"] == "6" and not where:
+            server.rows.remove(first)  # before the scan's page 6: ``hidden`` slides onto page 5
+        if after_open or where == floor:
+            after_open.append(where)
+        if len(after_open) == 3:  # the open range's page, then its first part, answered
+            hidden["ModifiedUtc"] = stamp(server.now - dt.timedelta(seconds=200), 0)
+
+    server.script = script
+    ids, reader = read(server, workers=1)
+    assert after_open[1].startswith(f"({floor}) and (ModifiedUtc lt ")  # the open range was split
+    assert hidden["Id"] in ids
+    assert server.survivors() <= ids
+    assert reader.stats.settle_rounds >= 1
