@@ -33,6 +33,7 @@ warning. A list written to faster than rows can be read within the margin cannot
 tells a row written now from one written a margin ago. The rounds spend the settle rounds' share of
 ``reader.request_bound``, which this route has no other use for (settle rounds need a usable order).
 """
+
 from __future__ import annotations
 
 import datetime as dt
