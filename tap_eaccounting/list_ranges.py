@@ -6,14 +6,32 @@ delete shifts every later row, and a server that ignores ``$orderby`` may even a
 another order. One response is one consistent snapshot, so the rows are read again in ranges
 ``<rk> ge b[i] and <rk> lt b[i+1]`` that come back whole: cut at the values the scan saw, about
 ``RANGE_FILL`` of a page apart once scaled to the rows the server counted (the scan may have seen few).
-The ranges tile the time line: a row not modified meanwhile is in the range it was in, and a row
-modified meanwhile is stamped later than every boundary, so it is in the last, open range, which is
-read after every other range has been answered. Rows without a replication key get a range of their
-own. A range that comes back larger than one page (rows were created or modified into it) is split at
-the values its page shows (a sample of it, scaled the same way), again until every range comes back
-whole; one that cannot be split (every row shows one value) is read page by page, which is no worse
-than the scan. Splits end: every split range spans fewer distinct values (and the read's request bound
-holds anyway).
+The ranges tile the time line, and the last, open one starts at page 1's ``ServerTimeUtc`` less
+``SETTLE_MARGIN`` (the settle rounds' margin, ``page_walk``: a write is stamped at most that long before
+the ``ServerTimeUtc`` of any response served before it became visible, UNVERIFIED, the sandbox's
+``stamp_lag_seconds``). A row not modified while the closed ranges are read is in the range it was in;
+a row modified meanwhile is stamped at or after that floor, so it is in the open range, which is read
+after every other range has been answered. Without the margin (the open range starting at the last
+value the scan saw) a row stamped late, or ahead, lands in a closed range already read: the profile
+matrix lost rows that way (``orderby_ignored`` under heavy churn, ``stamp_lag_seconds`` +-120). Rows
+without a replication key get a range of their own. A range that comes back larger than one page (rows
+were created or modified into it) is split at the values its page shows (a sample of it, scaled the
+same way), again until every range comes back whole; one that cannot be split (every row shows one
+value) is read page by page, which is no worse than the scan. Splits end: every split range spans fewer
+distinct values (and the read's request bound holds anyway).
+
+A closed range split is safe (a row modified meanwhile goes to the open range, read later), but the
+open range holds every row stamped within the margin, and when it is split, a row modified while its
+parts are read is stamped anywhere in the margin, perhaps in a part already read. So after an open
+range that did not come back whole, the rows stamped since its first response's ``ServerTimeUtc`` less
+the margin are read again as a new open range (a **recent round**): a row the parts missed was written
+after that response, so it is in the round, and served unless written again while the round ran. Rounds
+end on an open range that comes back whole (one snapshot), on a round that served no key new to the
+read (the residual: a row written again during every round, each time into a part already read, is
+accepted, as ``page_walk`` accepts it), or after ``MAX_SETTLE_ROUNDS``, then unsettled, with the reader's
+warning. A list written to faster than rows can be read within the margin cannot do better: nothing
+tells a row written now from one written a margin ago. The rounds spend the settle rounds' share of
+``reader.request_bound``, which this route has no other use for (settle rounds need a usable order).
 """
 
 from __future__ import annotations
@@ -35,11 +53,14 @@ from tap_eaccounting.list_read import (
     latest_ticks,
 )
 from tap_eaccounting.list_requests import Ask, Relearned
+from tap_eaccounting.page_walk import SETTLE_MARGIN
+from tap_eaccounting.pass_plan import MAX_SETTLE_ROUNDS
 
 RANGE_FILL = 0.75  # rows per range, as a share of the page: room for rows that arrive meanwhile
 # [low, high) in ticks (None: unbounded), or None: the rows without a replication key.
 Range = tuple[int | None, int | None] | None
 NULL: Range = None
+_MARGIN_TICKS = int(SETTLE_MARGIN.total_seconds() * TICKS_PER_SECOND)
 
 
 def instant(ticks: int) -> str:
@@ -72,15 +93,38 @@ class RangeRead:
         rk = ctx.q.replication_key
         assert rk is not None
         self.rk = rk
+        # The first ServerTimeUtc of an open range that did not come back whole (None: it did), and
+        # whether one did not (a page may lack ServerTimeUtc).
+        self.open_split_at: str | None = None
+        self.open_split = False
 
     def run(self) -> Iterator[Record]:
         ctx = self.ctx
+        start = ctx.stats.first_server_time
+        if start is None:
+            raise RepairFailed("page 1 showed no ServerTimeUtc: nothing bounds the rows written meanwhile")
+        floor = paging.instant_ticks(start) - _MARGIN_TICKS
         values = [paging.instant_ticks(str(identity[-1])) for identity in ctx.emitted if identity[-1]]
-        bounds: list[int | None] = [None, *cuts(values, self._scaled(len(values), ctx.max_total)), None]
+        per_range = self._scaled(len(values), ctx.max_total)
+        bounds: list[int | None] = [None, *cuts(values, per_range, high=floor), floor]
         closed: list[Range] = [] if ctx.since_ticks is not None else [NULL]
-        closed += list(itertools.pairwise(bounds[:-1]))
+        closed += list(itertools.pairwise(bounds))
         yield from self._read_all(closed)
-        yield from self._read_all([(bounds[-2], None)])  # the open range: after every other one
+        yield from self._recent(floor)  # the open range: after every other one
+
+    def _recent(self, floor: int) -> Iterator[Record]:
+        """The open range from ``floor``, then recent rounds while it does not come back whole."""
+        ctx = self.ctx
+        for rounds in range(MAX_SETTLE_ROUNDS + 1):  # the open range, then at most MAX_SETTLE_ROUNDS
+            ctx.stats.settle_rounds += 1 if rounds else 0
+            self.open_split_at, self.open_split = None, False
+            known = ctx.distinct
+            yield from self._read_all([(floor, None)])
+            if not self.open_split or (rounds and ctx.distinct == known):
+                return  # one snapshot, or a round that found nothing the read missed
+            if self.open_split_at is not None:
+                floor = max(floor, paging.instant_ticks(self.open_split_at) - _MARGIN_TICKS)
+        ctx.stats.unsettled = True
 
     def _scaled(self, seen: int, counted: int) -> int:
         """Values seen per range, for ``per_range`` rows of the ``counted`` ones."""
@@ -143,6 +187,8 @@ class RangeRead:
         yield from ctx.emit(page.data)
         if page.total_results <= len(page.data):
             return  # the whole range in one response
+        if where is not None and where[1] is None and not self.open_split:
+            self.open_split, self.open_split_at = True, page.server_time
         yield from self._overflow(where, page)
 
     def _overflow(self, where: Range, page: Page) -> Iterator[Record]:

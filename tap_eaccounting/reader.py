@@ -154,7 +154,9 @@ def request_bound(total: int, size: int) -> int:
     * two scan passes (``pages + 1`` each): a restart after ``$filter`` failed, and a re-read;
     * ``MAX_SETTLE_ROUNDS`` settle rounds of at most ``pages + 1`` requests each: a round asks each page
       number at most once, from the last page down (at most ``pages``), plus the one request whose
-      count sends it up to a later last page (``page_walk.PageWalk.settle``);
+      count sends it up to a later last page (``page_walk.PageWalk.settle``); the ranges route has no
+      settle rounds (no usable order) and spends this share on as many recent rounds of
+      ``list_ranges`` instead, each the ranges of the rows stamped within ``SETTLE_MARGIN``;
     * ``MAX_DIAGNOSES`` diagnoses of ``DIAGNOSIS_REQUESTS`` requests each.
 
     ``total`` covers churn: rows created meanwhile raise it, so they raise the bound with them."""

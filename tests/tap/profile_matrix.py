@@ -64,7 +64,9 @@ HEAVY_CHURN = {**CHURN, "updates": 20, "every": 1}
 HEAVY_PROFILES = ("filter_ignored", "legacy_iis")
 # The stamp lag the matrix plays (``stamp_lag_seconds``, either way): a row churned while a pass runs
 # may be stamped before the pass began. It must stay within the tap's ``SETTLE_MARGIN``; under heavy
-# churn with filter_ignored (``heavy_churn_cases``), a settle round without the margin misses rows.
+# churn (``heavy_churn_cases``) with filter_ignored, a settle round without the margin misses rows;
+# with orderby_ignored (ranges of the replication key, ``list_ranges``), an open range without it does
+# (6 of 20 such cases lost a row; at -120, 3 of 20; orderby_refused keeps one order: none of 10).
 STAMP_LAG = 120
 assert SETTLE_MARGIN.total_seconds() >= STAMP_LAG
 BURST = 60  # modifications per churned collection between the two runs
@@ -113,6 +115,7 @@ def heavy_churn_cases() -> list[Case]:
     cases = [Case(f"heavy-churn:{name}", profile=name, churn=HEAVY_CHURN) for name in HEAVY_PROFILES]
     lagged = {"stamp_lag_seconds": STAMP_LAG}
     cases.append(Case("heavy-churn:filter_ignored+stamp_lag", "filter_ignored", lagged, churn=HEAVY_CHURN))
+    cases.append(Case("heavy-churn:orderby_ignored+stamp_lag", "orderby_ignored", lagged, churn=HEAVY_CHURN))
     return cases
 
 

@@ -1,8 +1,8 @@
 """The tap survives every sandbox profile and every switch alone, under churn (``profile_matrix`` has the
-case, the runs and the checks), and the profiles without a usable $filter also under heavy churn: every
-record that exists from the start of a run to its end is emitted in that run, each run stays within its
-request bound, and exits 0; with ``strict_completeness`` and a real shortfall,
-the run exits 3 naming the counts."""
+case, the runs and the checks), and the profiles without a usable $filter (and orderby_ignored with
+stamps lagging) also under heavy churn: every record that exists from the start of a run to its end is
+emitted in that run, each run stays within its request bound, and exits 0; with ``strict_completeness``
+and a real shortfall, the run exits 3 naming the counts."""
 
 from __future__ import annotations
 
